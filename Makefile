@@ -1,0 +1,48 @@
+# NPT Stream: `make demo` runs the main job end to end, `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+ROOT := $(abspath .)
+# torch is GBs: the venv is cached outside the clone and only updated when requirements change.
+VENV ?= $(HOME)/.cache/npt-stream/venv
+PY := $(VENV)/bin/python
+PYPATH := $(ROOT)/model-export:$(ROOT)/proto/target/python
+MVN := mvn -B -ntp
+FIXTURES := $(ROOT)/build/fixtures
+
+export ORT_DISABLE_TELEMETRY := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: demo test test-python test-java bench bench-quick venv proto fixtures jars clean
+
+venv: $(VENV)/.requirements
+$(VENV)/.requirements: model-export/requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r $<
+	cp $< $@
+
+# Java classes and Python modules from proto/ (protoc comes from Maven Central).
+proto: proto/target/python/nptstream/v1/manifest_pb2.py
+proto/target/python/nptstream/v1/manifest_pb2.py: $(wildcard proto/src/main/proto/nptstream/v1/*.proto) proto/pom.xml pom.xml
+	$(MVN) -q -pl proto -am install -DskipTests
+
+# Tiny real models, trained for a few steps and exported with their golden files; the Java tests use them.
+fixtures: $(FIXTURES)/.done
+$(FIXTURES)/.done: venv proto $(shell find model-export/npt_export -name '*.py' 2>/dev/null)
+	PYTHONPATH=$(PYPATH) $(PY) -m npt_export.fixtures $(FIXTURES)
+	touch $@
+
+test-python: venv proto
+	cd model-export && PYTHONPATH=$(PYPATH) $(PY) -m pytest -q tests
+
+test-java: fixtures
+	$(MVN) install
+
+test: test-python test-java
+
+jars:
+	$(MVN) -q install -DskipTests
+
+clean:
+	rm -rf build
+	$(MVN) -q clean

@@ -1,0 +1,25 @@
+package io.nptstream.flink.core;
+
+/**
+ * The operator's output for one {@link Row}; the sink turns it into a Prediction message with
+ * the manifest's class names. A Flink POJO, like Row.
+ */
+public class Scored {
+    public String key;
+    public String id;
+    public long eventTimeMs;
+    /** Classification: probability per class, in manifest order; null for regression. */
+    public float[] probs;
+    /** Regression: predicted mean; NaN for classification. */
+    public float value;
+    /** Regression: predicted std where the model gives one, else NaN. */
+    public float std;
+    /** The record's label, echoed (NaN = unlabeled). */
+    public float label;
+    /** Labeled context rows the record attended to. */
+    public int contextSize;
+    /** Microseconds from arrival at the operator to emission. */
+    public long latencyUs;
+
+    public Scored() {}
+}
