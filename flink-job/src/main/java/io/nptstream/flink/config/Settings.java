@@ -1,0 +1,163 @@
+package io.nptstream.flink.config;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+/**
+ * Raw key/value settings from a properties file and {@code --key value} overrides, read through
+ * typed getters that collect every problem instead of stopping at the first, so one run of the
+ * job tells the user everything that is wrong, one line each.
+ */
+public final class Settings {
+    /** The command-line option that names the properties file. */
+    public static final String CONFIG_OPTION = "config";
+
+    private final Map<String, String> values;
+    private final Set<String> read = new LinkedHashSet<>();
+    private final List<String> problems = new ArrayList<>();
+
+    public Settings(Map<String, String> values) {
+        this.values = new LinkedHashMap<>(values);
+    }
+
+    /**
+     * Reads the properties file named by {@code --config} (else {@code defaultResource} from the
+     * classpath, when not null), then applies the other {@code --key value} pairs over it.
+     */
+    public static Settings fromArgs(String[] args, String defaultResource) throws ConfigException {
+        Map<String, String> overrides = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("--") || arg.length() == 2) {
+                throw new ConfigException("unexpected argument '" + arg + "': options are --key value");
+            }
+            if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
+                throw new ConfigException("option " + arg + " has no value: write " + arg + " <value>");
+            }
+            overrides.put(arg.substring(2), args[++i]);
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        String file = overrides.remove(CONFIG_OPTION);
+        if (file != null) {
+            values.putAll(readFile(Path.of(file)));
+        } else if (defaultResource != null) {
+            values.putAll(readResource(defaultResource));
+        }
+        values.putAll(overrides);
+        return new Settings(values);
+    }
+
+    private static Map<String, String> readFile(Path file) throws ConfigException {
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException("--config " + file + ": no such file; give the path of a properties file");
+        }
+        try (Reader in = Files.newBufferedReader(file)) {
+            Properties p = new Properties();
+            p.load(in);
+            return toMap(p);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new ConfigException("--config " + file + ": not a readable properties file (" + e.getMessage() + ")");
+        }
+    }
+
+    private static Map<String, String> readResource(String name) throws ConfigException {
+        try (InputStream in = Settings.class.getClassLoader().getResourceAsStream(name)) {
+            if (in == null) {
+                throw new ConfigException("the bundled " + name + " is missing from the classpath; pass --config <file>");
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return toMap(p);
+        } catch (IOException e) {
+            throw new ConfigException("the bundled " + name + " cannot be read: " + e.getMessage());
+        }
+    }
+
+    private static Map<String, String> toMap(Properties p) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String name : p.stringPropertyNames()) {
+            m.put(name, p.getProperty(name).trim());
+        }
+        return m;
+    }
+
+    public String string(String key, String defaultValue) {
+        read.add(key);
+        String v = values.get(key);
+        return v == null || v.isEmpty() ? defaultValue : v;
+    }
+
+    public String required(String key, String what) {
+        String v = string(key, null);
+        if (v == null) {
+            problem(key + " is missing: set it to " + what);
+        }
+        return v;
+    }
+
+    public long longValue(String key, long defaultValue, long min, long max) {
+        String v = string(key, null);
+        if (v == null) {
+            return defaultValue;
+        }
+        try {
+            long n = Long.parseLong(v.replace("_", ""));
+            if (n < min || n > max) {
+                problem(key + "=" + v + " is out of range: use a whole number from " + min + " to " + max);
+                return defaultValue;
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            problem(key + "=" + v + " is not a whole number: use a whole number from " + min + " to " + max);
+            return defaultValue;
+        }
+    }
+
+    public int intValue(String key, int defaultValue, int min, int max) {
+        return (int) longValue(key, defaultValue, min, max);
+    }
+
+    public <E extends Enum<E>> E choice(String key, E defaultValue, Class<E> type) {
+        String v = string(key, null);
+        if (v == null) {
+            return defaultValue;
+        }
+        for (E e : type.getEnumConstants()) {
+            if (e.name().replace('_', '-').equalsIgnoreCase(v) || e.name().equalsIgnoreCase(v)) {
+                return e;
+            }
+        }
+        List<String> names = new ArrayList<>();
+        for (E e : type.getEnumConstants()) {
+            names.add(e.name().toLowerCase().replace('_', '-'));
+        }
+        problem(key + "=" + v + " is not one of " + String.join(", ", names));
+        return defaultValue;
+    }
+
+    public void problem(String line) {
+        problems.add(line);
+    }
+
+    /** Throws one ConfigException listing every problem, unknown keys included. */
+    public void check() throws ConfigException {
+        for (String key : values.keySet()) {
+            if (!read.contains(key)) {
+                problems.add("unknown key '" + key + "': check the spelling; the keys are " + String.join(", ", read));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(String.join("\n", problems));
+        }
+    }
+}

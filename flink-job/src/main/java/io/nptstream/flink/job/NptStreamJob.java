@@ -1,0 +1,80 @@
+package io.nptstream.flink.job;
+
+import io.nptstream.flink.config.ConfigException;
+import io.nptstream.flink.config.JobConfig;
+import io.nptstream.flink.core.Row;
+import io.nptstream.flink.core.Scored;
+import io.nptstream.flink.kafka.KafkaIO;
+import io.nptstream.flink.kafka.PredictionEncoder;
+import io.nptstream.flink.kafka.RawRecord;
+import io.nptstream.flink.operator.NptPredict;
+import io.nptstream.flink.validation.ValidateRecords;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The streaming job: Kafka records, validated against the model's manifest, keyed by record key,
+ * predicted by the NPT operator, written to the prediction topic; rejected records go to the
+ * dead-letter topic. Arguments: {@code [--config file] [--key value ...]} (deploy/README.md).
+ */
+public final class NptStreamJob {
+    private NptStreamJob() {}
+
+    public static void main(String[] args) throws Exception {
+        JobConfig config;
+        try {
+            config = JobConfig.fromArgs(args);
+        } catch (ConfigException e) {
+            System.err.println("npt-stream: bad configuration:\n" + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
+        build(env, config);
+        env.execute("npt-stream");
+    }
+
+    /**
+     * Flink settings that follow from the job's configuration. The Prometheus reporter only takes
+     * effect where the job brings its own Flink (a local run); a cluster has its own reporters.
+     */
+    public static Configuration flinkConfiguration(JobConfig c) {
+        Configuration conf = new Configuration();
+        if (c.checkpointDir != null) {
+            conf.setString("execution.checkpointing.dir", c.checkpointDir);
+        }
+        if (c.metricsPort > 0) {
+            conf.setString("metrics.reporter.prom.factory.class", "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
+            conf.setString("metrics.reporter.prom.port", String.valueOf(c.metricsPort));
+        }
+        return conf;
+    }
+
+    /** Adds the job's pipeline to {@code env}. */
+    public static void build(StreamExecutionEnvironment env, JobConfig c) {
+        env.setParallelism(c.parallelism);
+        if (c.checkpointIntervalMs > 0) {
+            env.enableCheckpointing(c.checkpointIntervalMs, CheckpointingMode.EXACTLY_ONCE);
+        }
+        DataStream<RawRecord> raw = env
+                .fromSource(KafkaIO.source(c), WatermarkStrategy.noWatermarks(), "kafka-records")
+                .uid("kafka-records");
+        SingleOutputStreamOperator<Row> rows = raw
+                .process(new ValidateRecords(c.manifest))
+                .name("validate")
+                .uid("validate");
+        SingleOutputStreamOperator<Scored> scored = NptPredict.apply(rows.keyBy(row -> row.key, Types.STRING), c.operator);
+        scored.sinkTo(KafkaIO.predictionSink(c, new PredictionEncoder(c.manifest)))
+                .name("kafka-predictions")
+                .uid("kafka-predictions");
+        rows.getSideOutput(ValidateRecords.DEAD_LETTERS)
+                .sinkTo(KafkaIO.deadLetterSink(c))
+                .name("kafka-dead-letters")
+                .uid("kafka-dead-letters");
+    }
+}

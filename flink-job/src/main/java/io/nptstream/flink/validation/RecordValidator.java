@@ -1,0 +1,157 @@
+package io.nptstream.flink.validation;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.nptstream.flink.core.Row;
+import io.nptstream.proto.Attribute;
+import io.nptstream.proto.Manifest;
+import io.nptstream.proto.Reason;
+import io.nptstream.proto.Record;
+import io.nptstream.proto.Target;
+import java.io.Serializable;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Checks a Record against the manifest's schema and lays it out as a {@link Row} in the
+ * manifest's column order. Missing values (NaN) and unknown categories are not errors: the model
+ * has a mask bit for them.
+ */
+public final class RecordValidator implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** Where a feature goes: its column in Row.num (numeric) or Row.cat (categorical). */
+    private record Column(boolean numeric, int index) implements Serializable {}
+
+    private final Map<String, Column> columns = new HashMap<>();
+    private final String[] numericNames;
+    private final String[] categoricalNames;
+    /** Per categorical column: category -> vocabulary index + 1. */
+    private final Map<String, Long>[] vocabularies;
+    private final boolean classification;
+    private final Map<String, Integer> classIndex = new HashMap<>();
+
+    @SuppressWarnings("unchecked")
+    public RecordValidator(Manifest manifest) {
+        int numeric = 0;
+        int categorical = 0;
+        for (Attribute a : manifest.getFeaturesList()) {
+            if (a.getKind() == Attribute.Kind.NUMERIC) {
+                columns.put(a.getName(), new Column(true, numeric++));
+            } else {
+                columns.put(a.getName(), new Column(false, categorical++));
+            }
+        }
+        numericNames = new String[numeric];
+        categoricalNames = new String[categorical];
+        vocabularies = new Map[categorical];
+        for (Attribute a : manifest.getFeaturesList()) {
+            Column c = columns.get(a.getName());
+            if (c.numeric) {
+                numericNames[c.index] = a.getName();
+            } else {
+                categoricalNames[c.index] = a.getName();
+                Map<String, Long> vocabulary = new HashMap<>();
+                for (int i = 0; i < a.getCategoriesCount(); i++) {
+                    vocabulary.put(a.getCategories(i), (long) i + 1);
+                }
+                vocabularies[c.index] = vocabulary;
+            }
+        }
+        classification = manifest.getTarget().getTask() == Target.Task.CLASSIFICATION;
+        for (int i = 0; i < manifest.getTarget().getClassesCount(); i++) {
+            classIndex.put(manifest.getTarget().getClasses(i), i);
+        }
+    }
+
+    public Row validate(byte[] bytes) throws Rejection {
+        Record record;
+        try {
+            record = Record.parseFrom(bytes);
+        } catch (InvalidProtocolBufferException e) {
+            throw new Rejection(Reason.UNPARSEABLE, "the bytes are not a nptstream.v1.Record: " + e.getMessage());
+        }
+        // Random bytes often parse as a message made only of unknown fields.
+        if (!record.getUnknownFields().asMap().isEmpty()) {
+            throw new Rejection(Reason.UNPARSEABLE, "the bytes are not a nptstream.v1.Record: unknown field numbers "
+                    + record.getUnknownFields().asMap().keySet());
+        }
+        return validate(record);
+    }
+
+    public Row validate(Record record) throws Rejection {
+        if (record.getKey().isEmpty()) {
+            throw new Rejection(Reason.MISSING_KEY, "record id='" + record.getId() + "' has an empty key: every record needs a key");
+        }
+        float[] num = new float[numericNames.length];
+        long[] cat = new long[categoricalNames.length];
+        for (Map.Entry<String, Double> e : record.getNumericMap().entrySet()) {
+            Column c = column(e.getKey(), "numeric");
+            if (!c.numeric) {
+                throw new Rejection(Reason.WRONG_TYPE, "feature '" + e.getKey() + "' is categorical but was sent as numeric " + e.getValue() + ": send it in categorical");
+            }
+            num[c.index] = finiteFloat("feature '" + e.getKey() + "'", e.getValue());
+        }
+        for (Map.Entry<String, String> e : record.getCategoricalMap().entrySet()) {
+            Column c = column(e.getKey(), "categorical");
+            if (c.numeric) {
+                throw new Rejection(Reason.WRONG_TYPE, "feature '" + e.getKey() + "' is numeric but was sent as categorical '" + e.getValue() + "': send it in numeric");
+            }
+            cat[c.index] = vocabularies[c.index].getOrDefault(e.getValue(), 0L);
+        }
+        for (String name : numericNames) {
+            if (!record.containsNumeric(name)) {
+                throw new Rejection(Reason.MISSING_FEATURE, "numeric feature '" + name + "' is missing: send NaN for an unknown value");
+            }
+        }
+        for (String name : categoricalNames) {
+            if (!record.containsCategorical(name)) {
+                throw new Rejection(Reason.MISSING_FEATURE, "categorical feature '" + name + "' is missing: send \"\" for an unknown value");
+            }
+        }
+        return new Row(record.getKey(), record.getId(), record.getEventTimeMs(), num, cat, label(record));
+    }
+
+    private Column column(String name, String map) throws Rejection {
+        Column c = columns.get(name);
+        if (c == null) {
+            throw new Rejection(Reason.UNKNOWN_FEATURE, map + " feature '" + name + "' is not in the model's schema " + columns.keySet());
+        }
+        return c;
+    }
+
+    private float label(Record record) throws Rejection {
+        switch (record.getLabelCase()) {
+            case LABEL_CLASS -> {
+                if (!classification) {
+                    throw new Rejection(Reason.WRONG_TYPE, "label_class '" + record.getLabelClass() + "' sent for a regression target: send label_value");
+                }
+                Integer index = classIndex.get(record.getLabelClass());
+                if (index == null) {
+                    throw new Rejection(Reason.UNKNOWN_CLASS, "label_class '" + record.getLabelClass() + "' is not one of the target's classes " + classIndex.keySet());
+                }
+                return index;
+            }
+            case LABEL_VALUE -> {
+                if (classification) {
+                    throw new Rejection(Reason.WRONG_TYPE, "label_value " + record.getLabelValue() + " sent for a classification target: send label_class");
+                }
+                return finiteFloat("label_value", record.getLabelValue());
+            }
+            default -> {
+                return Float.NaN;
+            }
+        }
+    }
+
+    private static float finiteFloat(String what, double v) throws Rejection {
+        if (Double.isNaN(v)) {
+            return Float.NaN;
+        }
+        float f = (float) v;
+        if (Float.isInfinite(f)) {
+            throw new Rejection(Reason.NOT_FINITE, what + " is " + v + (Double.isInfinite(v) ? "" : ", beyond float32")
+                    + ": send a finite value, or NaN when it is unknown");
+        }
+        return f;
+    }
+}

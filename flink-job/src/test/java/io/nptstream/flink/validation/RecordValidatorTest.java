@@ -1,0 +1,115 @@
+package io.nptstream.flink.validation;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.nptstream.flink.core.Row;
+import io.nptstream.proto.Attribute;
+import io.nptstream.proto.Manifest;
+import io.nptstream.proto.Reason;
+import io.nptstream.proto.Record;
+import io.nptstream.proto.Target;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class RecordValidatorTest {
+    static Manifest manifest(Target.Task task) {
+        Target.Builder target = Target.newBuilder().setName("y").setTask(task);
+        if (task == Target.Task.CLASSIFICATION) {
+            target.addClasses("down").addClasses("up");
+        }
+        return Manifest.newBuilder()
+                .setModelVersion("test")
+                .addFeatures(Attribute.newBuilder().setName("price").setKind(Attribute.Kind.NUMERIC))
+                .addFeatures(Attribute.newBuilder().setName("day").setKind(Attribute.Kind.CATEGORICAL).addCategories("mon").addCategories("tue"))
+                .addFeatures(Attribute.newBuilder().setName("demand").setKind(Attribute.Kind.NUMERIC))
+                .setTarget(target)
+                .build();
+    }
+
+    private final RecordValidator classifier = new RecordValidator(manifest(Target.Task.CLASSIFICATION));
+    private final RecordValidator regressor = new RecordValidator(manifest(Target.Task.REGRESSION));
+
+    private static Record.Builder valid() {
+        return Record.newBuilder().setKey("k").setId("1").setEventTimeMs(5)
+                .putNumeric("price", 0.5).putNumeric("demand", 2.0).putCategorical("day", "tue");
+    }
+
+    private static void rejects(RecordValidator v, Record.Builder r, Reason reason, String field) {
+        Rejection e = assertThrows(Rejection.class, () -> v.validate(r.build().toByteArray()));
+        assertEquals(reason, e.reason, e.getMessage());
+        assertTrue(e.getMessage().contains(field), "detail should name '" + field + "': " + e.getMessage());
+    }
+
+    @Test
+    void laysOutAValidRecordInManifestOrder() throws Rejection {
+        Row row = classifier.validate(valid().setLabelClass("up").build().toByteArray());
+        assertEquals("k", row.key);
+        assertEquals("1", row.id);
+        assertEquals(5, row.eventTimeMs);
+        assertArrayEquals(new float[] {0.5f, 2.0f}, row.num);
+        assertArrayEquals(new long[] {2}, row.cat);
+        assertEquals(1f, row.label);
+    }
+
+    @Test
+    void acceptsNaNUnknownCategoryAndNoLabel() throws Rejection {
+        Row row = classifier.validate(valid().putNumeric("price", Double.NaN).putCategorical("day", "sun").build().toByteArray());
+        assertTrue(Float.isNaN(row.num[0]));
+        assertArrayEquals(new long[] {0}, row.cat);
+        assertTrue(Float.isNaN(row.label));
+    }
+
+    @Test
+    void regressionLabel() throws Rejection {
+        assertEquals(3.25f, regressor.validate(valid().setLabelValue(3.25).build().toByteArray()).label);
+    }
+
+    @Test
+    void unparseable() {
+        Rejection e = assertThrows(Rejection.class, () -> classifier.validate("not a protobuf record".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(Reason.UNPARSEABLE, e.reason);
+        e = assertThrows(Rejection.class, () -> classifier.validate(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}));
+        assertEquals(Reason.UNPARSEABLE, e.reason);
+    }
+
+    @Test
+    void missingKey() {
+        rejects(classifier, valid().setKey(""), Reason.MISSING_KEY, "key");
+    }
+
+    @Test
+    void missingFeature() {
+        rejects(classifier, valid().removeNumeric("demand"), Reason.MISSING_FEATURE, "demand");
+        rejects(classifier, valid().removeCategorical("day"), Reason.MISSING_FEATURE, "day");
+    }
+
+    @Test
+    void unknownFeature() {
+        rejects(classifier, valid().putNumeric("temperature", 1), Reason.UNKNOWN_FEATURE, "temperature");
+        rejects(classifier, valid().putCategorical("colour", "red"), Reason.UNKNOWN_FEATURE, "colour");
+    }
+
+    @Test
+    void wrongType() {
+        rejects(classifier, valid().removeCategorical("day").putNumeric("day", 1), Reason.WRONG_TYPE, "day");
+        rejects(classifier, valid().removeNumeric("price").putCategorical("price", "high"), Reason.WRONG_TYPE, "price");
+        rejects(classifier, valid().setLabelValue(1), Reason.WRONG_TYPE, "label_value");
+        rejects(regressor, valid().setLabelClass("up"), Reason.WRONG_TYPE, "label_class");
+    }
+
+    @Test
+    void notFinite() {
+        rejects(classifier, valid().putNumeric("price", Double.POSITIVE_INFINITY), Reason.NOT_FINITE, "price");
+        rejects(classifier, valid().putNumeric("demand", Double.NEGATIVE_INFINITY), Reason.NOT_FINITE, "demand");
+        rejects(classifier, valid().putNumeric("demand", 1e300), Reason.NOT_FINITE, "demand");
+        rejects(regressor, valid().setLabelValue(Double.POSITIVE_INFINITY), Reason.NOT_FINITE, "label_value");
+    }
+
+    @Test
+    void unknownClass() {
+        rejects(classifier, valid().setLabelClass("sideways"), Reason.UNKNOWN_CLASS, "sideways");
+    }
+}
