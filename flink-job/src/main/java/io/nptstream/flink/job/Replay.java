@@ -1,0 +1,155 @@
+package io.nptstream.flink.job;
+
+import io.nptstream.flink.config.ConfigException;
+import io.nptstream.flink.core.Row;
+import io.nptstream.flink.core.Scored;
+import io.nptstream.flink.kafka.PredictionEncoder;
+import io.nptstream.flink.operator.NptPredict;
+import io.nptstream.flink.validation.RecordValidator;
+import io.nptstream.flink.validation.Rejection;
+import io.nptstream.proto.Manifest;
+import io.nptstream.proto.Reason;
+import io.nptstream.proto.Record;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.CloseableIterator;
+
+/**
+ * Backtest mode: a CSV row range goes through the same validation and NPT operator as the Kafka
+ * job, on a local Flink in this JVM, and the prequential figures come out. Used by the bench.
+ */
+public final class Replay {
+    private Replay() {}
+
+    public static void main(String[] args) throws Exception {
+        ReplayOptions options;
+        try {
+            options = ReplayOptions.fromArgs(args);
+        } catch (ConfigException e) {
+            System.err.println("replay: bad options:\n" + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        System.out.println(run(options).summary());
+    }
+
+    public static ReplayResult run(ReplayOptions o) throws Exception {
+        Manifest manifest = NptPredict.loadManifest(o.operator.modelDir);
+        PredictionEncoder encoder = new PredictionEncoder(manifest);
+        RecordValidator validator = new RecordValidator(manifest);
+
+        List<Row> rows = new ArrayList<>();
+        Map<Reason, Long> deadLetters = new EnumMap<>(Reason.class);
+        try (CsvRecords csv = new CsvRecords(o.csv, manifest, o.keyColumn)) {
+            for (Record r = csv.next(); r != null && (o.rowEnd < 0 || csv.row() < o.rowEnd); r = csv.next()) {
+                if (csv.row() < o.rowBegin) {
+                    continue;
+                }
+                try {
+                    rows.add(validator.validate(r));
+                } catch (Rejection e) {
+                    deadLetters.merge(e.reason, 1L, Long::sum);
+                }
+            }
+        }
+        if (!deadLetters.isEmpty()) {
+            System.err.println("replay: rows rejected by validation: " + deadLetters);
+        }
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(o.parallelism);
+        var keyed = env.fromData(rows, TypeInformation.of(Row.class)).setParallelism(1)
+                .keyBy(row -> row.key, Types.STRING);
+        List<Scored> scored = new ArrayList<>(rows.size());
+        long started = System.nanoTime();
+        long first = 0;
+        long last = 0;
+        try (CloseableIterator<Scored> it = NptPredict.apply(keyed, o.operator).executeAndCollect("npt-replay")) {
+            while (it.hasNext()) {
+                Scored s = it.next();
+                last = System.nanoTime();
+                if (first == 0) {
+                    first = last;
+                }
+                if (Long.parseLong(s.id) >= o.firstScoredRow()) {
+                    scored.add(s);
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        // Steady state, first to last prediction: the local cluster's start-up is not the model's speed.
+        double perSecond = rows.size() > 1 && last > first ? (rows.size() - 1) / ((last - first) / 1e9) : Double.NaN;
+        scored.sort(Comparator.comparingLong(s -> Long.parseLong(s.id)));
+
+        long correct = 0;
+        long labeled = 0;
+        double squares = 0;
+        for (Scored s : scored) {
+            if (Float.isNaN(s.label)) {
+                continue;
+            }
+            labeled++;
+            if (encoder.isClassification()) {
+                correct += PredictionEncoder.argmax(s.probs) == (int) s.label ? 1 : 0;
+            } else {
+                squares += (s.value - s.label) * (double) (s.value - s.label);
+            }
+        }
+        double accuracy = encoder.isClassification() && labeled > 0 ? (double) correct / labeled : Double.NaN;
+        double rmse = !encoder.isClassification() && labeled > 0 ? Math.sqrt(squares / labeled) : Double.NaN;
+        long[] latencies = scored.stream().mapToLong(s -> s.latencyUs).sorted().toArray();
+        write(o.out, scored, encoder);
+        long rejected = deadLetters.values().stream().mapToLong(Long::longValue).sum();
+        return new ReplayResult(rows.size() + rejected, scored.size(), rejected, accuracy, rmse, perSecond,
+                percentile(latencies, 0.50), percentile(latencies, 0.99), seconds, o.out);
+    }
+
+    static long percentile(long[] sorted, double q) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        return sorted[(int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+    }
+
+    private static void write(Path out, List<Scored> scored, PredictionEncoder encoder) throws IOException {
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        try (BufferedWriter w = Files.newBufferedWriter(out)) {
+            w.write(encoder.isClassification()
+                    ? "key,id,row,label,predicted,probabilities,context_size,latency_us\n"
+                    : "key,id,row,label,predicted,std,context_size,latency_us\n");
+            for (Scored s : scored) {
+                String label;
+                String predicted;
+                String detail;
+                if (encoder.isClassification()) {
+                    label = Float.isNaN(s.label) ? "" : encoder.className((int) s.label);
+                    predicted = encoder.className(PredictionEncoder.argmax(s.probs));
+                    String[] p = new String[s.probs.length];
+                    for (int i = 0; i < p.length; i++) {
+                        p[i] = String.format(Locale.ROOT, "%.6f", s.probs[i]);
+                    }
+                    detail = String.join(";", p);
+                } else {
+                    label = Float.isNaN(s.label) ? "" : Float.toString(s.label);
+                    predicted = Float.toString(s.value);
+                    detail = Float.isNaN(s.std) ? "" : Float.toString(s.std);
+                }
+                w.write(String.join(",", s.key, s.id, s.id, label, predicted, detail,
+                        Integer.toString(s.contextSize), Long.toString(s.latencyUs)));
+                w.write('\n');
+            }
+        }
+    }
+}
