@@ -1,5 +1,6 @@
 package io.nptstream.flink.operator;
 
+import io.nptstream.flink.model.ModelBundle;
 import java.io.Serializable;
 
 /** What the NPT operator needs to know; filled from the job configuration, validated at startup. */
@@ -16,7 +17,7 @@ public class NptOperatorConfig implements Serializable {
 
     /** Folder with model.onnx, manifest.pb and golden.pb, as written by model-export. */
     public String modelDir;
-    /** Context window W; 0 = the model's maximum. */
+    /** Context window W: labeled rows each record attends to; 0 = the model's maximum. */
     public int window = 0;
     /** Records buffered before one ONNX Runtime call. */
     public int batchSize = 64;
@@ -30,8 +31,40 @@ public class NptOperatorConfig implements Serializable {
     public long maxAgeMs = 0;
     /** Keyed state of a key idle this long expires; 0 = never. */
     public long stateTtlMs = 0;
-    /** Memory limit of the per-TaskManager key/value cache, in bytes (LRU over keys). */
+    /**
+     * Memory limit of the key/value cache of each operator instance (subtask), in bytes (LRU over
+     * keys). Only for CAUSAL models served CACHED; evicted keys are rebuilt from their state.
+     */
     public long cacheMaxBytes = 256L << 20;
 
+    /** For CAUSAL models; a BIDIRECTIONAL model always recomputes its context. */
     public Inference inference = Inference.CACHED;
+
+    /** Checks the settings that don't depend on the model; one line on the first bad one. */
+    public void validate() {
+        require(modelDir != null && !modelDir.isBlank(), "modelDir is not set; point it at a folder exported by model-export");
+        require(window >= 0, "window must be >= 0 (0 = the model's maximum), got " + window);
+        require(batchSize >= 1, "batchSize must be >= 1, got " + batchSize);
+        require(batchDelayMs >= 0, "batchDelayMs must be >= 0, got " + batchDelayMs);
+        require(intraOpThreads >= 1, "intraOpThreads must be >= 1, got " + intraOpThreads);
+        require("cpu".equals(device) || "cuda".equals(device), "device must be cpu or cuda, got '" + device + "'");
+        require(maxAgeMs >= 0, "maxAgeMs must be >= 0 (0 = no limit), got " + maxAgeMs);
+        require(stateTtlMs >= 0, "stateTtlMs must be >= 0 (0 = never), got " + stateTtlMs);
+        require(cacheMaxBytes >= 1, "cacheMaxBytes must be >= 1, got " + cacheMaxBytes);
+        require(inference != null, "inference must be CACHED or FULL_RECOMPUTE");
+    }
+
+    /** The window W to serve {@code model} with. */
+    public int windowFor(ModelBundle model) {
+        int max = model.maxWindow();
+        require(window <= max, "window " + window + " is larger than the model's max_window " + max
+                + " (it was trained with that context); use window <= " + max + " or 0");
+        return window == 0 ? max : window;
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
 }

@@ -1,8 +1,12 @@
 package io.nptstream.flink.operator;
 
+import ai.onnxruntime.OrtException;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
+import io.nptstream.flink.model.ModelBundle;
+import io.nptstream.flink.model.SharedSessions;
 import io.nptstream.proto.Manifest;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
@@ -15,11 +19,28 @@ public final class NptPredict {
      * line), then applies the operator.
      */
     public static SingleOutputStreamOperator<Scored> apply(KeyedStream<Row, String> rows, NptOperatorConfig config) {
-        throw new UnsupportedOperationException("NptPredict.apply: not implemented yet");
+        check(config);
+        return rows.transform("NPT predict", TypeInformation.of(Scored.class), new NptPredictOperator(config));
     }
 
     /** Loads and validates the manifest only (for the job's startup checks and for Row building). */
     public static Manifest loadManifest(String modelDir) {
-        throw new UnsupportedOperationException("NptPredict.loadManifest: not implemented yet");
+        return ModelBundle.load(modelDir).manifest();
+    }
+
+    /**
+     * Everything that can be checked before the job runs: the settings, the manifest, the graph
+     * against the manifest (by loading it once), and that the device is usable by this build.
+     */
+    static void check(NptOperatorConfig config) {
+        config.validate();
+        ModelBundle model = ModelBundle.load(config.modelDir);
+        config.windowFor(model);
+        SharedSessions.checkDevice(config.device);
+        try (SharedSessions.Lease lease = SharedSessions.acquire(model, "cpu", 1)) {
+            // Acquiring checks the graph's inputs and outputs against the manifest.
+        } catch (OrtException e) {
+            throw new IllegalArgumentException("model dir " + config.modelDir + ": ONNX Runtime failed (" + e.getMessage() + ")");
+        }
     }
 }

@@ -1,0 +1,111 @@
+package io.nptstream.flink.model;
+
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.nptstream.flink.core.Row;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Predicts a flush's rows from their keys' contexts, in prequential order: each row sees its
+ * key's labeled rows from before it (the last W), never its own label, never other keys; then
+ * the labeled rows join their key's history.
+ *
+ * <p>A flush goes in rounds when rows of one key must not share a call: with a maximum context
+ * age (the context shrinks per row), or always for a FULL graph (its queries don't see each other).
+ */
+public abstract class InferenceEngine {
+    protected final ModelBundle model;
+    protected final OrtSession session;
+    protected final int window;
+    private final long maxAgeMs;
+    protected final TensorArena arena = new TensorArena();
+    private long calls;
+
+    protected InferenceEngine(ModelBundle model, OrtSession session, int window, long maxAgeMs) {
+        this.model = model;
+        this.session = session;
+        this.window = window;
+        this.maxAgeMs = maxAgeMs;
+    }
+
+    /** Rows {@code [from, to)} of one key's batch: the part of it that goes in one call. */
+    protected record Slice(KeyBatch batch, int from, int to) {
+        int length() {
+            return to - from;
+        }
+
+        Row row(int i) {
+            return batch.rows.get(from + i);
+        }
+    }
+
+    /** Predicts every row of {@code batches} and appends their labeled rows to the histories. */
+    public final void score(List<KeyBatch> batches) throws OrtException {
+        if (maxAgeMs == 0 && !oneRowPerKeyAndCall()) {
+            List<Slice> all = new ArrayList<>(batches.size());
+            for (KeyBatch b : batches) {
+                all.add(new Slice(b, 0, b.rows.size()));
+            }
+            scoreSlices(all);
+            return;
+        }
+        int rounds = batches.stream().mapToInt(b -> b.rows.size()).max().orElse(0);
+        for (int r = 0; r < rounds; r++) {
+            List<Slice> round = new ArrayList<>();
+            for (KeyBatch b : batches) {
+                if (r < b.rows.size()) {
+                    if (maxAgeMs > 0 && b.history.dropOlderThan(b.rows.get(r).eventTimeMs - maxAgeMs) > 0) {
+                        onRowsDropped(b.key);
+                    }
+                    round.add(new Slice(b, r, r + 1));
+                }
+            }
+            scoreSlices(round);
+        }
+    }
+
+    /** ONNX Runtime calls so far. */
+    public long calls() {
+        return calls;
+    }
+
+    /** Whether a key's rows of one flush must go one per call. */
+    protected abstract boolean oneRowPerKeyAndCall();
+
+    /** Predicts the slices (one per key) and appends their labeled rows to the histories. */
+    protected abstract void scoreSlices(List<Slice> slices) throws OrtException;
+
+    /** The key's history lost rows to the maximum age. */
+    protected void onRowsDropped(String key) {}
+
+    protected final void run() throws OrtException {
+        arena.run(session);
+        calls++;
+    }
+
+    /** Copies one prediction out of the output buffers. */
+    protected final float[] prediction(java.nio.FloatBuffer probsOrMean, java.nio.FloatBuffer std, int index) {
+        if (model.isClassification()) {
+            int c = model.numClasses();
+            float[] p = new float[c];
+            probsOrMean.get(index * c, p, 0, c);
+            return p;
+        }
+        return new float[] {probsOrMean.get(index), std == null ? Float.NaN : std.get(index)};
+    }
+
+    /** Writes a row's features into [.., Fn] / [.., Fc] buffers at row index {@code at}. */
+    protected final void putFeatures(Row row, java.nio.FloatBuffer num, java.nio.LongBuffer cat, int at) {
+        if (num != null) {
+            num.put(at * model.numNumeric(), row.num, 0, model.numNumeric());
+        }
+        if (cat != null) {
+            cat.put(at * model.numCategorical(), row.cat, 0, model.numCategorical());
+        }
+    }
+
+    protected static void setTrue(java.nio.ByteBuffer bools, int index) {
+        bools.put(index, (byte) 1);
+    }
+}

@@ -1,0 +1,256 @@
+package io.nptstream.flink.model;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.nptstream.proto.Attribute;
+import io.nptstream.proto.Context;
+import io.nptstream.proto.Graph;
+import io.nptstream.proto.Manifest;
+import io.nptstream.proto.Target;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * A model folder written by model-export, checked against the contract (proto/README.md): the
+ * manifest, the graph file, and the graph's inputs and outputs. Every check failure is one
+ * {@link IllegalArgumentException} line that names the folder and the fix.
+ */
+public final class ModelBundle {
+    public static final String FORMAT = "npt-stream/1";
+    public static final String MANIFEST_FILE = "manifest.pb";
+
+    private final String dir;
+    private final Manifest manifest;
+    private final int numNumeric;
+    private final int numCategorical;
+
+    private ModelBundle(String dir, Manifest manifest) {
+        this.dir = dir;
+        this.manifest = manifest;
+        this.numNumeric = (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.NUMERIC).count();
+        this.numCategorical = (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.CATEGORICAL).count();
+    }
+
+    /** Reads and checks the manifest of {@code dir}; the graph itself is checked by {@link #checkSession}. */
+    public static ModelBundle load(String dir) {
+        if (dir == null || dir.isBlank()) {
+            throw new IllegalArgumentException("model dir is not set; point it at a folder exported by model-export");
+        }
+        Path folder = Path.of(dir);
+        if (!Files.isDirectory(folder)) {
+            throw new IllegalArgumentException("model dir " + dir + " does not exist; export a model with model-export first");
+        }
+        Path manifestFile = folder.resolve(MANIFEST_FILE);
+        if (!Files.isRegularFile(manifestFile)) {
+            throw new IllegalArgumentException("model dir " + dir + ": " + MANIFEST_FILE + " missing; export a model with model-export first");
+        }
+        Manifest manifest;
+        try {
+            manifest = Manifest.parseFrom(Files.readAllBytes(manifestFile));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException("model dir " + dir + ": " + MANIFEST_FILE + " is not a Manifest (" + e.getMessage() + "); re-export the model");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("model dir " + dir + ": cannot read " + MANIFEST_FILE + " (" + e + ")");
+        }
+        ModelBundle model = new ModelBundle(dir, manifest);
+        model.checkManifest();
+        return model;
+    }
+
+    private void checkManifest() {
+        if (!FORMAT.equals(manifest.getFormat())) {
+            fail("manifest format is '" + manifest.getFormat() + "', this job reads '" + FORMAT + "'; export the model with a matching model-export");
+        }
+        Graph graph = manifest.getGraph();
+        if (graph.getFile().isEmpty() || !Files.isRegularFile(graphPath())) {
+            fail("graph file '" + graph.getFile() + "' named by the manifest is missing; re-export the model");
+        }
+        Context.Attention attention = manifest.getContext().getAttention();
+        if (attention == Context.Attention.CAUSAL && graph.getKind() != Graph.Kind.STEP
+                || attention == Context.Attention.BIDIRECTIONAL && graph.getKind() != Graph.Kind.FULL
+                || attention != Context.Attention.CAUSAL && attention != Context.Attention.BIDIRECTIONAL) {
+            fail("context attention " + attention + " does not go with graph kind " + graph.getKind() + " (CAUSAL needs STEP, BIDIRECTIONAL needs FULL)");
+        }
+        Target target = manifest.getTarget();
+        if (target.getTask() == Target.Task.CLASSIFICATION && target.getClassesCount() < 2) {
+            fail("a classification target needs at least 2 classes, the manifest has " + target.getClassesCount());
+        }
+        if (target.getTask() != Target.Task.CLASSIFICATION && target.getTask() != Target.Task.REGRESSION) {
+            fail("target task " + target.getTask() + " is neither CLASSIFICATION nor REGRESSION");
+        }
+        for (Attribute a : manifest.getFeaturesList()) {
+            if (a.getKind() != Attribute.Kind.NUMERIC && a.getKind() != Attribute.Kind.CATEGORICAL) {
+                fail("feature '" + a.getName() + "' has kind " + a.getKind() + ", expected NUMERIC or CATEGORICAL");
+            }
+        }
+        if (manifest.getContext().getMaxWindow() < 1 || manifest.getContext().getHistoryLayers() < 1) {
+            fail("context max_window and history_layers must be >= 1, got " + manifest.getContext().getMaxWindow()
+                    + " and " + manifest.getContext().getHistoryLayers());
+        }
+        if (isCausal() && (manifest.getArchitecture().getAbdLayers() < 1 || manifest.getArchitecture().getRowDim() < 1)) {
+            fail("architecture abd_layers and row_dim must be >= 1 for a STEP graph");
+        }
+        Set<String> declared = new TreeSet<>(graph.getInputsList());
+        if (!declared.equals(expectedInputs().keySet())) {
+            fail("manifest graph inputs " + declared + " are not the contract's " + expectedInputs().keySet()
+                    + " for this model; re-export the model");
+        }
+        Set<String> declaredOut = new TreeSet<>(graph.getOutputsList());
+        if (!declaredOut.equals(expectedOutputs().keySet())) {
+            fail("manifest graph outputs " + declaredOut + " are not the contract's " + expectedOutputs().keySet()
+                    + " for this model; re-export the model");
+        }
+    }
+
+    /** Checks that the ONNX graph in {@code session} has exactly the inputs and outputs the manifest promises. */
+    public void checkSession(OrtSession session) throws OrtException {
+        checkNodes("input", session.getInputInfo(), expectedInputs());
+        checkNodes("output", session.getOutputInfo(), expectedOutputs());
+    }
+
+    private void checkNodes(String what, Map<String, NodeInfo> actual, Map<String, Spec> expected) {
+        if (!actual.keySet().equals(expected.keySet())) {
+            fail("the graph's " + what + "s " + new TreeSet<>(actual.keySet()) + " do not match the manifest's "
+                    + expected.keySet() + "; the manifest belongs to another graph, re-export the model");
+        }
+        for (Map.Entry<String, Spec> e : expected.entrySet()) {
+            if (!(actual.get(e.getKey()).getInfo() instanceof TensorInfo info)) {
+                fail("graph " + what + " " + e.getKey() + " is not a tensor");
+                return;
+            }
+            Spec spec = e.getValue();
+            long[] shape = info.getShape();
+            boolean ok = info.type == spec.type && shape.length == spec.shape.length;
+            for (int i = 0; ok && i < shape.length; i++) {
+                ok = spec.shape[i] < 0 || shape[i] < 0 || shape[i] == spec.shape[i];
+            }
+            if (!ok) {
+                fail("graph " + what + " " + e.getKey() + " is " + info.type + Arrays.toString(shape) + " but the manifest implies "
+                        + spec.type + Arrays.toString(spec.shape) + " (-1 = any); the manifest belongs to another graph, re-export the model");
+            }
+        }
+    }
+
+    /** The contract's inputs for this model, by name, with dtype and shape (-1 = dynamic). */
+    Map<String, Spec> expectedInputs() {
+        Map<String, Spec> m = new TreeMap<>();
+        if (isCausal()) {
+            m.put(GraphNames.CACHE_K, new Spec(OnnxJavaType.FLOAT, -1, layers(), -1, rowDim()));
+            m.put(GraphNames.CACHE_V, new Spec(OnnxJavaType.FLOAT, -1, layers(), -1, rowDim()));
+            m.put(GraphNames.CACHE_VALID, new Spec(OnnxJavaType.BOOL, -1, -1));
+            rowInputs(m, "x_", true);
+        } else {
+            rowInputs(m, "ctx_", true);
+            rowInputs(m, "q_", false);
+        }
+        return m;
+    }
+
+    private void rowInputs(Map<String, Spec> m, String prefix, boolean withLabel) {
+        if (numNumeric > 0) {
+            m.put(prefix + "num", new Spec(OnnxJavaType.FLOAT, -1, -1, numNumeric));
+        }
+        if (numCategorical > 0) {
+            m.put(prefix + "cat", new Spec(OnnxJavaType.INT64, -1, -1, numCategorical));
+        }
+        if (withLabel) {
+            m.put(prefix + "y", new Spec(OnnxJavaType.FLOAT, -1, -1));
+        }
+        m.put(prefix + "valid", new Spec(OnnxJavaType.BOOL, -1, -1));
+    }
+
+    Map<String, Spec> expectedOutputs() {
+        Map<String, Spec> m = new TreeMap<>();
+        if (isClassification()) {
+            m.put(GraphNames.PROBS, new Spec(OnnxJavaType.FLOAT, -1, -1, numClasses()));
+        } else {
+            m.put(GraphNames.MEAN, new Spec(OnnxJavaType.FLOAT, -1, -1));
+            if (hasStd()) {
+                m.put(GraphNames.STD, new Spec(OnnxJavaType.FLOAT, -1, -1));
+            }
+        }
+        if (isCausal()) {
+            m.put(GraphNames.NEW_K, new Spec(OnnxJavaType.FLOAT, -1, layers(), -1, rowDim()));
+            m.put(GraphNames.NEW_V, new Spec(OnnxJavaType.FLOAT, -1, layers(), -1, rowDim()));
+        }
+        return m;
+    }
+
+    private void fail(String why) {
+        throw new IllegalArgumentException("model dir " + dir + ": " + why);
+    }
+
+    public String dir() {
+        return dir;
+    }
+
+    public Manifest manifest() {
+        return manifest;
+    }
+
+    public Path graphPath() {
+        return Path.of(dir).resolve(manifest.getGraph().getFile());
+    }
+
+    public String version() {
+        return manifest.getModelVersion();
+    }
+
+    public boolean isCausal() {
+        return manifest.getContext().getAttention() == Context.Attention.CAUSAL;
+    }
+
+    public boolean isClassification() {
+        return manifest.getTarget().getTask() == Target.Task.CLASSIFICATION;
+    }
+
+    public boolean hasStd() {
+        return !isClassification() && manifest.getTarget().getHasStd();
+    }
+
+    public int numClasses() {
+        return manifest.getTarget().getClassesCount();
+    }
+
+    public int numNumeric() {
+        return numNumeric;
+    }
+
+    public int numCategorical() {
+        return numCategorical;
+    }
+
+    public int layers() {
+        return manifest.getArchitecture().getAbdLayers();
+    }
+
+    public int rowDim() {
+        return manifest.getArchitecture().getRowDim();
+    }
+
+    public int maxWindow() {
+        return manifest.getContext().getMaxWindow();
+    }
+
+    public int historyLayers() {
+        return manifest.getContext().getHistoryLayers();
+    }
+
+    /** Width of one prediction: the class probabilities, or mean and std for regression. */
+    public int outputWidth() {
+        return isClassification() ? numClasses() : 2;
+    }
+
+    /** An input or output as the contract defines it. */
+    record Spec(OnnxJavaType type, long... shape) {}
+}

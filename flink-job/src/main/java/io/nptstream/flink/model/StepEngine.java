@@ -1,0 +1,218 @@
+package io.nptstream.flink.model;
+
+import static io.nptstream.flink.model.GraphNames.*;
+
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.nptstream.flink.core.Row;
+import io.nptstream.flink.state.ContextHistory;
+import io.nptstream.flink.state.KvCache;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Serves a CAUSAL model through its STEP graph. Cached: one call per flush for all keys, each key
+ * attending to its cached keys/values (O(W) per row); a key whose cache entry is missing or stale
+ * is first rebuilt from its raw history in one extra call. Recomputing: no cache; every call
+ * re-encodes each key's raw history together with its new rows (O(W^2), the baseline).
+ */
+public final class StepEngine extends InferenceEngine {
+    private final KvCache cache;
+    private final int layers;
+    private final int rowDim;
+
+    private StepEngine(ModelBundle model, OrtSession session, int window, long maxAgeMs, KvCache cache) {
+        super(model, session, window, maxAgeMs);
+        this.cache = cache;
+        this.layers = model.layers();
+        this.rowDim = model.rowDim();
+    }
+
+    public static StepEngine cached(ModelBundle model, OrtSession session, int window, long maxAgeMs, KvCache cache) {
+        return new StepEngine(model, session, window, maxAgeMs, cache);
+    }
+
+    public static StepEngine recomputing(ModelBundle model, OrtSession session, int window, long maxAgeMs) {
+        return new StepEngine(model, session, window, maxAgeMs, null);
+    }
+
+    @Override
+    protected boolean oneRowPerKeyAndCall() {
+        return false;
+    }
+
+    @Override
+    protected void onRowsDropped(String key) {
+        if (cache != null) {
+            cache.invalidate(key);
+        }
+    }
+
+    @Override
+    protected void scoreSlices(List<Slice> slices) throws OrtException {
+        if (cache == null) {
+            recompute(slices);
+        } else {
+            step(slices, entries(slices));
+        }
+    }
+
+    /** Each slice's cache entry, rebuilding the stale ones from their histories in one call. */
+    private KvCache.Entry[] entries(List<Slice> slices) throws OrtException {
+        KvCache.Entry[] entries = new KvCache.Entry[slices.size()];
+        List<Integer> stale = new ArrayList<>();
+        for (int b = 0; b < slices.size(); b++) {
+            KeyBatch kb = slices.get(b).batch();
+            entries[b] = cache.get(kb.key, kb.history);
+            if (entries[b] == null) {
+                entries[b] = cache.newEntry();
+                if (kb.history.size() > 0) {
+                    stale.add(b);
+                }
+            }
+        }
+        if (stale.isEmpty()) {
+            return entries;
+        }
+        // The contract's rebuild: an all-invalid cache, the raw history as x; the last W rows' new_k/new_v are the cache.
+        int batch = stale.size();
+        int rows = stale.stream().mapToInt(b -> slices.get(b).batch().history.size()).max().orElse(0);
+        Inputs in = new Inputs(batch, rows);
+        for (int s = 0; s < batch; s++) {
+            ContextHistory h = slices.get(stale.get(s)).batch().history;
+            for (int i = 0; i < h.size(); i++) {
+                in.putHistoryRow(h, i, s * rows + i);
+            }
+        }
+        FloatBuffer newK = arena.floatOutput(NEW_K, batch, layers, rows, rowDim);
+        FloatBuffer newV = arena.floatOutput(NEW_V, batch, layers, rows, rowDim);
+        run();
+        for (int s = 0; s < batch; s++) {
+            int h = slices.get(stale.get(s)).batch().history.size();
+            KvCache.Entry entry = entries[stale.get(s)];
+            for (int i = Math.max(0, h - window); i < h; i++) {
+                entry.append(newK, newV, (s * layers * rows + i) * rowDim, rows * rowDim);
+            }
+        }
+        return entries;
+    }
+
+    private void step(List<Slice> slices, KvCache.Entry[] entries) throws OrtException {
+        int batch = slices.size();
+        int rows = slices.stream().mapToInt(Slice::length).max().orElse(0);
+        Inputs in = new Inputs(batch, rows);
+        for (int b = 0; b < batch; b++) {
+            entries[b].copyTo(in.cacheK, in.cacheV, b * layers * window * rowDim);
+            for (int p = window - entries[b].size(); p < window; p++) {
+                setTrue(in.cacheValid, b * window + p);
+            }
+            Slice s = slices.get(b);
+            for (int i = 0; i < s.length(); i++) {
+                in.putNewRow(s.row(i), b * rows + i);
+            }
+        }
+        Outputs out = outputs(batch, rows, true);
+        run();
+        for (int b = 0; b < batch; b++) {
+            Slice s = slices.get(b);
+            KeyBatch kb = s.batch();
+            int context = kb.history.size();
+            for (int i = 0; i < s.length(); i++) {
+                Row row = s.row(i);
+                kb.predictions[s.from() + i] = prediction(out.prediction, out.std, b * rows + i);
+                kb.contextSizes[s.from() + i] = Math.min(window, context);
+                if (row.isLabeled()) {
+                    entries[b].append(out.newK, out.newV, (b * layers * rows + i) * rowDim, rows * rowDim);
+                    kb.history.append(row.num, row.cat, row.label, row.eventTimeMs);
+                    context++;
+                }
+            }
+            cache.put(kb.key, entries[b], kb.history);
+        }
+    }
+
+    private void recompute(List<Slice> slices) throws OrtException {
+        int batch = slices.size();
+        int rows = slices.stream().mapToInt(s -> s.batch().history.size() + s.length()).max().orElse(0);
+        Inputs in = new Inputs(batch, rows);
+        for (int b = 0; b < batch; b++) {
+            Slice s = slices.get(b);
+            ContextHistory h = s.batch().history;
+            for (int i = 0; i < h.size(); i++) {
+                in.putHistoryRow(h, i, b * rows + i);
+            }
+            for (int i = 0; i < s.length(); i++) {
+                in.putNewRow(s.row(i), b * rows + h.size() + i);
+            }
+        }
+        Outputs out = outputs(batch, rows, false);
+        run();
+        for (int b = 0; b < batch; b++) {
+            Slice s = slices.get(b);
+            KeyBatch kb = s.batch();
+            int first = kb.history.size();
+            int context = first;
+            for (int i = 0; i < s.length(); i++) {
+                Row row = s.row(i);
+                kb.predictions[s.from() + i] = prediction(out.prediction, out.std, b * rows + first + i);
+                kb.contextSizes[s.from() + i] = Math.min(window, context);
+                if (row.isLabeled()) {
+                    kb.history.append(row.num, row.cat, row.label, row.eventTimeMs);
+                    context++;
+                }
+            }
+        }
+    }
+
+    /** The STEP graph's inputs for {@code batch} sets of {@code rows} rows: an empty cache, every row padding. */
+    private final class Inputs {
+        final FloatBuffer cacheK;
+        final FloatBuffer cacheV;
+        final ByteBuffer cacheValid;
+        final FloatBuffer num;
+        final LongBuffer cat;
+        final FloatBuffer y;
+        final ByteBuffer valid;
+
+        Inputs(int batch, int rows) {
+            cacheK = arena.floatInput(CACHE_K, batch, layers, window, rowDim);
+            cacheV = arena.floatInput(CACHE_V, batch, layers, window, rowDim);
+            cacheValid = arena.boolInput(CACHE_VALID, batch, window);
+            num = model.numNumeric() > 0 ? arena.floatInput(X_NUM, batch, rows, model.numNumeric()) : null;
+            cat = model.numCategorical() > 0 ? arena.longInput(X_CAT, batch, rows, model.numCategorical()) : null;
+            y = arena.floatInput(X_Y, batch, rows);
+            valid = arena.boolInput(X_VALID, batch, rows);
+            for (int i = 0; i < batch * rows; i++) {
+                y.put(i, Float.NaN);
+            }
+        }
+
+        void putHistoryRow(ContextHistory h, int i, int at) {
+            h.copyNumeric(i, num, at * model.numNumeric());
+            h.copyCategorical(i, cat, at * model.numCategorical());
+            y.put(at, h.label(i));
+            setTrue(valid, at);
+        }
+
+        void putNewRow(Row row, int at) {
+            putFeatures(row, num, cat, at);
+            y.put(at, row.label);
+            setTrue(valid, at);
+        }
+    }
+
+    private record Outputs(FloatBuffer prediction, FloatBuffer std, FloatBuffer newK, FloatBuffer newV) {}
+
+    private Outputs outputs(int batch, int rows, boolean withCache) {
+        FloatBuffer prediction = model.isClassification()
+                ? arena.floatOutput(PROBS, batch, rows, model.numClasses())
+                : arena.floatOutput(MEAN, batch, rows);
+        FloatBuffer std = model.hasStd() ? arena.floatOutput(STD, batch, rows) : null;
+        FloatBuffer newK = withCache ? arena.floatOutput(NEW_K, batch, layers, rows, rowDim) : null;
+        FloatBuffer newV = withCache ? arena.floatOutput(NEW_V, batch, layers, rows, rowDim) : null;
+        return new Outputs(prediction, std, newK, newV);
+    }
+}

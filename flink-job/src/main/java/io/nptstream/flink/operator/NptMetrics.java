@@ -1,0 +1,63 @@
+package io.nptstream.flink.operator;
+
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+
+import java.util.function.LongSupplier;
+
+/** The NPT operator's metrics, registered in its operator metric group. */
+final class NptMetrics {
+    /** Samples kept by each histogram: a sliding window over the latest values. */
+    private static final int HISTOGRAM_WINDOW = 2048;
+
+    final Counter recordsIn;
+    final Counter predictionsOut;
+    /** Microseconds from a record's arrival at the operator to its prediction's emission. */
+    final Histogram inferenceLatencyUs;
+    /** Records per flush. */
+    final Histogram batchSize;
+    final Histogram contextSize;
+    private final boolean classification;
+    private volatile long scored;
+    private volatile long correct;
+    private volatile double squaredError;
+
+    NptMetrics(MetricGroup group, String modelVersion, boolean classification, LongSupplier activeKeys, LongSupplier cacheBytes) {
+        this.classification = classification;
+        recordsIn = group.counter("recordsIn");
+        predictionsOut = group.counter("predictionsOut");
+        inferenceLatencyUs = group.histogram("inferenceLatencyUs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        batchSize = group.histogram("batchSize", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        contextSize = group.histogram("contextSize", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        group.gauge("activeKeys", (Gauge<Long>) activeKeys::getAsLong);
+        group.gauge("cacheBytes", (Gauge<Long>) cacheBytes::getAsLong);
+        group.gauge("modelVersion", (Gauge<String>) () -> modelVersion);
+        if (classification) {
+            group.gauge("prequentialAccuracy", (Gauge<Double>) () -> scored == 0 ? Double.NaN : (double) correct / scored);
+        } else {
+            group.gauge("prequentialRmse", (Gauge<Double>) () -> scored == 0 ? Double.NaN : Math.sqrt(squaredError / scored));
+        }
+    }
+
+    /** Scores a labeled record's prediction (made before its label joined the context). */
+    void scoreLabeled(float[] prediction, float label) {
+        scored++;
+        if (classification) {
+            int best = 0;
+            for (int c = 1; c < prediction.length; c++) {
+                if (prediction[c] > prediction[best]) {
+                    best = c;
+                }
+            }
+            if (best == (int) label) {
+                correct++;
+            }
+        } else {
+            double err = prediction[0] - label;
+            squaredError += err * err;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package io.nptstream.flink.state;
+
+import java.io.IOException;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+
+/**
+ * Writes a {@link ContextHistory} as plain primitives, oldest row first (no Kryo, no Protobuf).
+ *
+ * <p>Layout, format version 1: capacity, numeric count, categorical count, size (ints),
+ * appended (long), then per row its numeric floats, categorical longs, label float and event time
+ * long. A later format bumps {@link #FORMAT_VERSION}; the snapshot remembers the version that wrote
+ * a checkpoint, so a restore can tell old data from new.
+ */
+public final class ContextHistorySerializer extends TypeSerializer<ContextHistory> {
+    private static final long serialVersionUID = 1L;
+
+    static final int FORMAT_VERSION = 1;
+
+    public static final ContextHistorySerializer INSTANCE = new ContextHistorySerializer();
+
+    @Override
+    public boolean isImmutableType() {
+        return false;
+    }
+
+    @Override
+    public TypeSerializer<ContextHistory> duplicate() {
+        return this;
+    }
+
+    @Override
+    public ContextHistory createInstance() {
+        return new ContextHistory(1, 0, 0);
+    }
+
+    @Override
+    public ContextHistory copy(ContextHistory from) {
+        return from.copy();
+    }
+
+    @Override
+    public ContextHistory copy(ContextHistory from, ContextHistory reuse) {
+        return from.copy();
+    }
+
+    @Override
+    public int getLength() {
+        return -1;
+    }
+
+    @Override
+    public void serialize(ContextHistory h, DataOutputView out) throws IOException {
+        int size = h.size();
+        out.writeInt(h.capacity());
+        out.writeInt(h.numNumeric());
+        out.writeInt(h.numCategorical());
+        out.writeInt(size);
+        out.writeLong(h.appended());
+        for (int i = 0; i < size; i++) {
+            for (int f = 0; f < h.numNumeric(); f++) {
+                out.writeFloat(h.numeric(i, f));
+            }
+            for (int f = 0; f < h.numCategorical(); f++) {
+                out.writeLong(h.categorical(i, f));
+            }
+            out.writeFloat(h.label(i));
+            out.writeLong(h.eventTime(i));
+        }
+    }
+
+    @Override
+    public ContextHistory deserialize(DataInputView in) throws IOException {
+        int capacity = in.readInt();
+        int numNumeric = in.readInt();
+        int numCategorical = in.readInt();
+        int size = in.readInt();
+        long appended = in.readLong();
+        float[] num = new float[capacity * numNumeric];
+        long[] cat = new long[capacity * numCategorical];
+        float[] label = new float[capacity];
+        long[] eventTime = new long[capacity];
+        for (int i = 0; i < size; i++) {
+            for (int f = 0; f < numNumeric; f++) {
+                num[i * numNumeric + f] = in.readFloat();
+            }
+            for (int f = 0; f < numCategorical; f++) {
+                cat[i * numCategorical + f] = in.readLong();
+            }
+            label[i] = in.readFloat();
+            eventTime[i] = in.readLong();
+        }
+        return ContextHistory.restore(capacity, numNumeric, numCategorical, size, appended, num, cat, label, eventTime);
+    }
+
+    @Override
+    public ContextHistory deserialize(ContextHistory reuse, DataInputView in) throws IOException {
+        return deserialize(in);
+    }
+
+    @Override
+    public void copy(DataInputView in, DataOutputView out) throws IOException {
+        serialize(deserialize(in), out);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ContextHistorySerializer;
+    }
+
+    @Override
+    public int hashCode() {
+        return ContextHistorySerializer.class.hashCode();
+    }
+
+    @Override
+    public TypeSerializerSnapshot<ContextHistory> snapshotConfiguration() {
+        return new Snapshot(FORMAT_VERSION);
+    }
+
+    /** Records the format version that wrote the state. */
+    public static final class Snapshot implements TypeSerializerSnapshot<ContextHistory> {
+        private int formatVersion;
+
+        /** For Flink's reflective instantiation on restore. */
+        public Snapshot() {
+            this(FORMAT_VERSION);
+        }
+
+        Snapshot(int formatVersion) {
+            this.formatVersion = formatVersion;
+        }
+
+        @Override
+        public int getCurrentVersion() {
+            return FORMAT_VERSION;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) {
+            // The snapshot's version is the format's version: nothing else to write.
+        }
+
+        @Override
+        public void readSnapshot(int readVersion, DataInputView in, ClassLoader classLoader) throws IOException {
+            if (readVersion != FORMAT_VERSION) {
+                throw new IOException("context history state has format version " + readVersion
+                        + ", this build reads version " + FORMAT_VERSION + "; restore with the build that wrote it");
+            }
+            formatVersion = readVersion;
+        }
+
+        @Override
+        public TypeSerializer<ContextHistory> restoreSerializer() {
+            return INSTANCE;
+        }
+
+        @Override
+        public TypeSerializerSchemaCompatibility<ContextHistory> resolveSchemaCompatibility(
+                TypeSerializerSnapshot<ContextHistory> oldSnapshot) {
+            if (oldSnapshot instanceof Snapshot old && old.formatVersion == formatVersion) {
+                return TypeSerializerSchemaCompatibility.compatibleAsIs();
+            }
+            return TypeSerializerSchemaCompatibility.incompatible();
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package io.nptstream.flink.state;
+
+import java.nio.FloatBuffer;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The per-key cache of ABD keys and values of the last W labeled rows: an LRU over keys with a
+ * byte limit. It is derived data and never checkpointed: each entry remembers the
+ * {@link ContextHistory#appended()} count it was built for, and an entry that does not match
+ * its key's state (after a restore, a TTL expiry, a max-age drop) is rebuilt from the state.
+ *
+ * <p>One cache per operator instance: it lives and dies with the keyed state it mirrors, so
+ * a restored or rescaled operator can never read an entry built from another timeline.
+ */
+public final class KvCache {
+    private static final long ENTRY_OVERHEAD_BYTES = 96;
+
+    private final int layers;
+    private final int window;
+    private final int rowDim;
+    private final long maxBytes;
+    private final long entryBytes;
+    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
+    private long rebuilds;
+
+    public KvCache(int layers, int window, int rowDim, long maxBytes) {
+        this.layers = layers;
+        this.window = window;
+        this.rowDim = rowDim;
+        this.maxBytes = maxBytes;
+        this.entryBytes = 2L * Float.BYTES * layers * window * rowDim + ENTRY_OVERHEAD_BYTES;
+    }
+
+    /** The key's entry if it is cached and matches {@code history}; null when it must be rebuilt. */
+    public Entry get(String key, ContextHistory history) {
+        Entry e = entries.get(key);
+        if (e != null && e.appended == history.appended() && e.size == Math.min(window, history.size())) {
+            return e;
+        }
+        return null;
+    }
+
+    /** A fresh, empty entry for {@code key}, not yet cached; {@link #put} caches it once filled. */
+    public Entry newEntry() {
+        rebuilds++;
+        return new Entry(layers, window, rowDim);
+    }
+
+    /** Caches {@code entry} as matching {@code history}, evicting least recently used keys over the limit. */
+    public void put(String key, Entry entry, ContextHistory history) {
+        entry.appended = history.appended();
+        entries.put(key, entry);
+        Iterator<Map.Entry<String, Entry>> eldest = entries.entrySet().iterator();
+        while (bytes() > maxBytes && eldest.hasNext()) {
+            eldest.next();
+            eldest.remove();
+        }
+    }
+
+    public void invalidate(String key) {
+        entries.remove(key);
+    }
+
+    public int keys() {
+        return entries.size();
+    }
+
+    public long bytes() {
+        return entries.size() * entryBytes;
+    }
+
+    /** Entries built from the raw history so far (cold keys, evictions, restores, drops). */
+    public long rebuilds() {
+        return rebuilds;
+    }
+
+    /** Keys and values of one key's last W labeled rows, per ABD layer, in a ring over W slots. */
+    public static final class Entry {
+        private final int layers;
+        private final int window;
+        private final int rowDim;
+        /** [layer][slot][rowDim], flattened. */
+        private final float[] k;
+        private final float[] v;
+        private int head;
+        private int size;
+        private long appended;
+
+        Entry(int layers, int window, int rowDim) {
+            this.layers = layers;
+            this.window = window;
+            this.rowDim = rowDim;
+            this.k = new float[layers * window * rowDim];
+            this.v = new float[layers * window * rowDim];
+        }
+
+        public int size() {
+            return size;
+        }
+
+        /**
+         * Appends one row: its keys and values for every layer, read from {@code newK}/{@code newV}
+         * at {@code offset + l * layerStride} for layer {@code l}.
+         */
+        public void append(FloatBuffer newK, FloatBuffer newV, int offset, int layerStride) {
+            int slot;
+            if (size < window) {
+                slot = (head + size) % window;
+                size++;
+            } else {
+                slot = head;
+                head = (head + 1) % window;
+            }
+            for (int l = 0; l < layers; l++) {
+                int dst = (l * window + slot) * rowDim;
+                newK.get(offset + l * layerStride, k, dst, rowDim);
+                newV.get(offset + l * layerStride, v, dst, rowDim);
+            }
+        }
+
+        /**
+         * Writes the entry right-aligned into one set of cache_k/cache_v ([L, W, D] at {@code offset}):
+         * slot W-1 is the newest row. The slots before are left as they are (the caller zeroes them).
+         */
+        public void copyTo(FloatBuffer cacheK, FloatBuffer cacheV, int offset) {
+            for (int l = 0; l < layers; l++) {
+                for (int j = 0; j < size; j++) {
+                    int src = (l * window + (head + j) % window) * rowDim;
+                    int dst = offset + (l * window + window - size + j) * rowDim;
+                    cacheK.put(dst, k, src, rowDim);
+                    cacheV.put(dst, v, src, rowDim);
+                }
+            }
+        }
+    }
+}
