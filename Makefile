@@ -40,6 +40,11 @@ test-java: fixtures
 
 test: test-python test-java
 
+# One command: jars, a model, a real Kafka broker, the job on a local Flink, Elec2 through Kafka,
+# progress and final figures, then everything stopped (deploy/README.md; DEMO_ROWS=all for the whole stream).
+demo: jars
+	deploy/demo.sh
+
 jars:
 	$(MVN) -q install -DskipTests
 

@@ -1,0 +1,225 @@
+package io.nptstream.flink.demo;
+
+import io.nptstream.flink.config.ConfigException;
+import io.nptstream.flink.config.JobConfig;
+import io.nptstream.flink.config.Settings;
+import io.nptstream.flink.job.CsvRecords;
+import io.nptstream.flink.job.NptStreamJob;
+import io.nptstream.proto.DeadLetter;
+import io.nptstream.proto.Prediction;
+import io.nptstream.proto.Reason;
+import io.nptstream.proto.Record;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * {@code make demo}: against a running broker, creates the topics, runs {@link NptStreamJob} on a
+ * local Flink in this JVM, produces a CSV stream as Records (plus one bad record per dead-letter
+ * reason), follows the output topics with progress lines, prints the final figures and cancels
+ * the job. Options: {@code --csv f --from row --limit n --rate records/s}, and any job key.
+ */
+public final class Demo {
+    private static final Duration STALL = Duration.ofSeconds(90);
+
+    private Demo() {}
+
+    public static void main(String[] args) throws Exception {
+        List<String> jobArgs = new ArrayList<>(Arrays.asList(args));
+        String csv = take(jobArgs, "csv", "../shared/data/streams/electricity.csv");
+        long limit = Long.parseLong(take(jobArgs, "limit", "20000"));
+        long rate = Long.parseLong(take(jobArgs, "rate", "0"));
+        String from = take(jobArgs, "from", null);
+        JobConfig config;
+        try {
+            config = JobConfig.from(Settings.fromArgs(jobArgs.toArray(new String[0]), JobConfig.DEFAULT_RESOURCE));
+        } catch (ConfigException e) {
+            System.err.println("demo: bad configuration:\n" + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        // Rows the model was trained on would flatter it: by default the demo starts after them.
+        long first = from != null ? Long.parseLong(from) : config.manifest.getTraining().getRowEnd();
+        System.exit(new Demo().run(config, Path.of(csv), first, limit, rate) ? 0 : 1);
+    }
+
+    private static String take(List<String> args, String name, String defaultValue) {
+        int i = args.indexOf("--" + name);
+        if (i < 0 || i + 1 >= args.size()) {
+            return defaultValue;
+        }
+        String v = args.get(i + 1);
+        args.subList(i, i + 2).clear();
+        return v;
+    }
+
+    private boolean run(JobConfig c, Path csv, long first, long limit, long rate) throws Exception {
+        createTopics(c);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(NptStreamJob.flinkConfiguration(c));
+        NptStreamJob.build(env, c);
+        JobClient job = env.executeAsync("npt-stream-demo");
+        System.out.printf("demo: job %s running; model %s (%s), window %s, batch %d / %d ms%s%n", job.getJobID(),
+                c.operator.modelDir, c.manifest.getModelVersion(), c.operator.window == 0 ? "max" : c.operator.window,
+                c.operator.batchSize, c.operator.batchDelayMs,
+                c.metricsPort > 0 ? ", metrics on http://127.0.0.1:" + c.metricsPort + "/metrics" : "");
+
+        AtomicLong sent = new AtomicLong();
+        AtomicBoolean producing = new AtomicBoolean(true);
+        AtomicReference<Exception> producerError = new AtomicReference<>();
+        Map<Reason, byte[]> bad = new LinkedHashMap<>();
+        Thread producer = new Thread(() -> {
+            try {
+                produce(c, csv, first, limit, rate, sent, bad);
+            } catch (Exception e) {
+                producerError.set(e);
+            } finally {
+                producing.set(false);
+            }
+        }, "demo-producer");
+        long started = System.nanoTime();
+        producer.start();
+
+        Figures f = new Figures(c.manifest);
+        boolean complete = follow(c, f, sent, producing, started);
+        producer.join();
+        double seconds = (f.lastNanos - started) / 1e9;
+        job.cancel().get(30, TimeUnit.SECONDS);
+
+        if (producerError.get() != null) {
+            System.out.println("demo: producing failed: " + producerError.get());
+            return false;
+        }
+        System.out.println();
+        System.out.println("=== NPT Stream demo: final figures ===");
+        System.out.printf(Locale.ROOT, "records sent      %d (%d valid rows %d..%d of %s, %d malformed)%n",
+                sent.get(), sent.get() - bad.size(), first, first + sent.get() - bad.size() - 1, csv.getFileName(), bad.size());
+        System.out.printf(Locale.ROOT, "predictions       %d%n", f.predictions);
+        System.out.printf(Locale.ROOT, "dead letters      %d%n", f.deadLetters);
+        System.out.printf(Locale.ROOT, "accounted for     %s%n", f.predictions + f.deadLetters == sent.get() ? "all (records = predictions + dead letters)" : "NO: " + (sent.get() - f.predictions - f.deadLetters) + " missing");
+        System.out.println(f.quality());
+        System.out.printf(Locale.ROOT, "throughput        %.0f records/s (first record sent to last result read, %.1f s)%n", f.predictions / seconds, seconds);
+        System.out.printf(Locale.ROOT, "operator latency  p50 %d us, p99 %d us (arrival at the operator to emission)%n", f.latencyPercentile(0.50), f.latencyPercentile(0.99));
+        for (DeadLetter d : f.deadLetterSamples) {
+            System.out.printf("dead letter       %-16s %s%n", d.getReason(), d.getDetail());
+        }
+        boolean everyReason = f.deadLetterSamples.stream().map(DeadLetter::getReason).toList().containsAll(bad.keySet());
+        return complete && everyReason && f.predictions + f.deadLetters == sent.get();
+    }
+
+    private static void createTopics(JobConfig c) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrap);
+        try (Admin admin = Admin.create(p)) {
+            var existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            List<NewTopic> topics = new ArrayList<>();
+            for (String t : List.of(c.topicIn, c.topicOut, c.topicDeadLetter)) {
+                if (!existing.contains(t)) {
+                    topics.add(new NewTopic(t, c.parallelism, (short) 1));
+                }
+            }
+            admin.createTopics(topics).all().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static void produce(JobConfig c, Path csv, long first, long limit, long rate, AtomicLong sent, Map<Reason, byte[]> bad) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrap);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+                CsvRecords rows = new CsvRecords(csv, c.manifest, null)) {
+            long start = System.nanoTime();
+            long n = 0;
+            for (Record r = rows.next(); r != null && n < limit; r = rows.next()) {
+                if (rows.row() < first) {
+                    continue;
+                }
+                Record record = r.toBuilder().setKey("elec2").setEventTimeMs(System.currentTimeMillis()).build();
+                if (n == limit / 2) {
+                    // Halfway, the bad records: each one must come back as a dead letter.
+                    bad.putAll(MalformedRecords.from(record, c.manifest));
+                    for (byte[] b : bad.values()) {
+                        producer.send(new ProducerRecord<>(c.topicIn, b));
+                        sent.incrementAndGet();
+                    }
+                }
+                producer.send(new ProducerRecord<>(c.topicIn, record.getKey().getBytes(), record.toByteArray()));
+                sent.incrementAndGet();
+                n++;
+                if (rate > 0) {
+                    long due = start + n * 1_000_000_000L / rate;
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        TimeUnit.NANOSECONDS.sleep(wait);
+                    }
+                }
+            }
+            producer.flush();
+        }
+    }
+
+    /** Reads predictions and dead letters until every sent record is accounted for; prints progress. */
+    private static boolean follow(JobConfig c, Figures f, AtomicLong sent, AtomicBoolean producing, long started) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "npt-stream-demo-monitor-" + System.nanoTime());
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(c.topicOut, c.topicDeadLetter));
+            long lastReport = System.nanoTime();
+            long lastProgress = System.nanoTime();
+            while (true) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    f.lastNanos = System.nanoTime();
+                    lastProgress = f.lastNanos;
+                    try {
+                        if (r.topic().equals(c.topicOut)) {
+                            f.add(Prediction.parseFrom(r.value()));
+                        } else {
+                            f.add(DeadLetter.parseFrom(r.value()));
+                        }
+                    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                        throw new IllegalStateException("unreadable message on " + r.topic() + " at offset " + r.offset(), e);
+                    }
+                }
+                long now = System.nanoTime();
+                boolean done = !producing.get() && f.predictions + f.deadLetters >= sent.get();
+                if (done || now - lastReport > 3_000_000_000L) {
+                    lastReport = now;
+                    System.out.printf(Locale.ROOT, "[%5.1f s] sent %d | predictions %d | dead letters %d | %s%n",
+                            (now - started) / 1e9, sent.get(), f.predictions, f.deadLetters, f.running());
+                }
+                if (done) {
+                    return true;
+                }
+                if (now - lastProgress > STALL.toNanos()) {
+                    System.out.println("demo: no results for " + STALL.toSeconds() + " s; giving up");
+                    return false;
+                }
+            }
+        }
+    }
+}
