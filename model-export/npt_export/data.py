@@ -1,0 +1,207 @@
+"""CSV in, model-ready arrays out: the schema (feature kinds, vocabularies, standardisation
+constants, the target), inferred from the training rows only, and the encoded table.
+
+Every problem with the input is a DataError whose message is one line naming the bad input and
+the fix; the CLIs print it as `error: ...` and exit 2.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from npt_export.model import CLASSIFICATION, REGRESSION
+
+MISSING = {"", "na", "nan", "null", "none", "?"}
+MAX_CLASSES = 20        # an integer target with at most this many values is a class label
+
+
+class DataError(Exception):
+    """Bad input data or arguments; the message is a single line for the user."""
+
+
+@dataclass
+class Attribute:
+    name: str
+    kind: str                                  # "numeric" or "categorical"
+    categories: list[str] = field(default_factory=list)
+    mean: float = 0.0
+    std: float = 1.0
+
+
+@dataclass
+class Schema:
+    features: list[Attribute]
+    target: str
+    task: str
+    classes: list[str] = field(default_factory=list)
+    y_mean: float = 0.0
+    y_std: float = 1.0
+    key: str | None = None
+
+    @property
+    def numeric(self) -> list[Attribute]:
+        return [a for a in self.features if a.kind == "numeric"]
+
+    @property
+    def categorical(self) -> list[Attribute]:
+        return [a for a in self.features if a.kind == "categorical"]
+
+
+@dataclass
+class Table:
+    """Encoded rows: num [N,Fn] float32 (NaN = missing), cat [N,Fc] int64 (0 = unknown),
+    y [N] float32 (class index or raw value; NaN = unlabeled), keys [N] (None without a key column)."""
+    num: np.ndarray
+    cat: np.ndarray
+    y: np.ndarray
+    keys: list[str] | None
+
+    def __len__(self):
+        return len(self.y)
+
+
+def read_csv(path: str) -> tuple[list[str], list[list[str]]]:
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror}") from None
+    if not rows:
+        raise DataError(f"{path} is empty; expected a header line and data rows")
+    header = [h.strip() for h in rows[0]]
+    if any(_is_number(h) for h in header) or len(set(header)) != len(header) or "" in header:
+        raise DataError(f"{path}: the first line {rows[0][:6]} is not a header of distinct column names; add one")
+    data = rows[1:]
+    for i, r in enumerate(data):
+        if len(r) != len(header):
+            raise DataError(f"{path}: row {i + 1} has {len(r)} values but the header has {len(header)} columns; fix the row")
+    if not data:
+        raise DataError(f"{path} has a header but no data rows")
+    return header, data
+
+
+def parse_range(spec: str | None, n: int) -> tuple[int, int]:
+    """'a:b' (either side may be empty) -> [a, b) within the n data rows."""
+    if not spec:
+        return 0, n
+    try:
+        a, b = spec.split(":")
+        begin, end = int(a) if a else 0, int(b) if b else n
+    except ValueError:
+        raise DataError(f"--rows {spec!r} is not BEGIN:END (e.g. 0:9062)") from None
+    if not 0 <= begin < end <= n:
+        raise DataError(f"--rows {spec} is outside the {n} data rows; use BEGIN:END with 0 <= BEGIN < END <= {n}")
+    return begin, end
+
+
+def infer_schema(header, rows, target: str, key: str | None = None, task: str = "auto",
+                 categorical: tuple[str, ...] = ()) -> Schema:
+    """Columns whose values all parse as numbers are numeric, others categorical (or named in
+    `categorical`). `rows` are the training rows: the constants come from them only."""
+    if target not in header:
+        raise DataError(f"target column {target!r} is not in the CSV; its columns are {', '.join(header)}")
+    if key is not None and key not in header:
+        raise DataError(f"key column {key!r} is not in the CSV; its columns are {', '.join(header)}")
+    features = []
+    for c, name in enumerate(header):
+        if name in (target, key):
+            continue
+        values = [r[c].strip() for r in rows]
+        if name not in categorical and _numeric_column(values):
+            xs = np.array([_to_float(v) if _is_number(v) or v.lower() in MISSING else math.nan
+                           for v in values], dtype=np.float64)
+            xs = xs[~np.isnan(xs)]
+            mean = float(xs.mean()) if len(xs) else 0.0
+            std = float(xs.std()) if len(xs) > 1 else 1.0
+            features.append(Attribute(name, "numeric", mean=mean, std=std if std > 1e-8 else 1.0))
+        else:
+            vocab = sorted({v for v in values if v.lower() not in MISSING})
+            features.append(Attribute(name, "categorical", categories=vocab))
+    # Graph order: numeric features fill *_num, categorical ones *_cat.
+    features = [a for a in features if a.kind == "numeric"] + [a for a in features if a.kind == "categorical"]
+    c = header.index(target)
+    ys = [r[c].strip() for r in rows if r[c].strip().lower() not in MISSING]
+    if not ys:
+        raise DataError(f"target column {target!r} has no values in the training rows")
+    if task == "auto":
+        numeric = all(_is_number(v) for v in ys)
+        ints = numeric and all(float(v).is_integer() for v in ys)
+        task = REGRESSION if numeric and not (ints and len(set(ys)) <= MAX_CLASSES) else CLASSIFICATION
+    if task == CLASSIFICATION:
+        classes = sorted(set(ys), key=lambda v: (float(v), v) if _is_number(v) else (math.inf, v))
+        if len(classes) < 2:
+            raise DataError(f"target column {target!r} has a single class {classes[0]!r}; classification needs two or more")
+        return Schema(features, target, CLASSIFICATION, classes=classes, key=key)
+    if not all(_is_number(v) for v in ys):
+        bad = next(v for v in ys if not _is_number(v))
+        raise DataError(f"target column {target!r} has the non-numeric value {bad!r}; regression needs numbers")
+    yv = np.array([float(v) for v in ys])
+    std = float(yv.std())
+    return Schema(features, target, REGRESSION, y_mean=float(yv.mean()), y_std=std if std > 1e-8 else 1.0, key=key)
+
+
+def encode(schema: Schema, header, rows, first_row: int = 0) -> Table:
+    """Rows -> Table. `first_row` is the index of rows[0] among the data rows, for error messages."""
+    col = {h: i for i, h in enumerate(header)}
+    for a in schema.features:
+        if a.name not in col:
+            raise DataError(f"feature column {a.name!r} is missing from the CSV; its columns are {', '.join(header)}")
+    num = np.full((len(rows), len(schema.numeric)), np.nan, dtype=np.float32)
+    cat = np.zeros((len(rows), len(schema.categorical)), dtype=np.int64)
+    for j, a in enumerate(schema.numeric):
+        c = col[a.name]
+        for i, r in enumerate(rows):
+            v = r[c].strip()
+            if v.lower() in MISSING:
+                continue
+            try:
+                num[i, j] = float(v)
+            except ValueError:
+                raise DataError(f"column {a.name!r} is numeric but data row {first_row + i} has {v!r}; "
+                                f"fix the value or declare the column categorical") from None
+    for j, a in enumerate(schema.categorical):
+        c = col[a.name]
+        index = {v: k + 1 for k, v in enumerate(a.categories)}
+        for i, r in enumerate(rows):
+            cat[i, j] = index.get(r[c].strip(), 0)
+    c = col[schema.target]
+    y = np.full(len(rows), np.nan, dtype=np.float32)
+    classes = {v: k for k, v in enumerate(schema.classes)}
+    for i, r in enumerate(rows):
+        v = r[c].strip()
+        if v.lower() in MISSING:
+            continue
+        if schema.task == CLASSIFICATION:
+            if v not in classes:
+                # A class first seen after the training rows can't be predicted; treat it as unlabeled.
+                continue
+            y[i] = classes[v]
+        else:
+            try:
+                y[i] = float(v)
+            except ValueError:
+                raise DataError(f"target column {schema.target!r} is numeric but data row {first_row + i} has {v!r}") from None
+    keys = [r[col[schema.key]] for r in rows] if schema.key else None
+    return Table(num, cat, y, keys)
+
+
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
+
+
+def _to_float(v: str) -> float:
+    return math.nan if v.lower() in MISSING else float(v)
+
+
+def _numeric_column(values) -> bool:
+    """Mostly numbers: numeric (a stray word is then an error naming its row, not a silent
+    switch of the whole column to categorical)."""
+    present = [v for v in values if v.lower() not in MISSING]
+    return bool(present) and sum(_is_number(v) for v in present) > len(present) / 2

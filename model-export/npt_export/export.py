@@ -1,0 +1,367 @@
+"""Checkpoint -> model folder: model.onnx, manifest.pb, manifest.json, golden.pb (proto/README.md).
+
+    python -m npt_export.export --checkpoint OUT/checkpoint.pt --out OUT
+
+The export checks itself: ONNX Runtime must reproduce every golden case within 1e-4.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import logging
+import hashlib
+import math
+import os
+import sys
+import warnings
+
+import numpy as np
+import torch
+from google.protobuf import json_format
+
+from npt_export import data as D
+from npt_export.model import CAUSAL, CLASSIFICATION, NPT, NPTConfig
+from npt_export.prequential import KeyedReference
+from nptstream.v1 import manifest_pb2 as mpb
+from nptstream.v1 import stream_pb2 as spb
+
+FORMAT = "npt-stream/1"
+OPSET = 18
+TOLERANCE = 1e-4
+UNKNOWN_CATEGORY = "<never-seen>"
+
+
+def load(path: str) -> tuple[NPT, D.Schema, dict]:
+    try:
+        ck = torch.load(path, weights_only=False, map_location="cpu")
+    except (OSError, RuntimeError) as e:
+        raise D.DataError(f"cannot load checkpoint {path}: {e}") from None
+    model = NPT(NPTConfig(**ck["config"]))
+    model.load_state_dict(ck["state"])
+    model.eval()
+    s = ck["schema"]
+    schema = D.Schema(**{**s, "features": [D.Attribute(**a) for a in s["features"]]})
+    return model, schema, ck
+
+
+# ----------------------------------------------------------------------------- graphs
+
+
+def input_names(cfg: NPTConfig) -> list[str]:
+    """The graph's inputs in order; *_num / *_cat are left out when there is no such feature."""
+    def feats(prefix):
+        return ([f"{prefix}_num"] if cfg.n_num else []) + ([f"{prefix}_cat"] if cfg.n_cat else [])
+    if cfg.attention == CAUSAL:
+        return ["cache_k", "cache_v", "cache_valid", *feats("x"), "x_y", "x_valid"]
+    return [*feats("ctx"), "ctx_y", "ctx_valid", *feats("q"), "q_valid"]
+
+
+def output_names(cfg: NPTConfig) -> list[str]:
+    outs = ["probs"] if cfg.task == CLASSIFICATION else (["mean", "std"] if cfg.has_std else ["mean"])
+    return outs + (["new_k", "new_v"] if cfg.attention == CAUSAL else [])
+
+
+class Graph(torch.nn.Module):
+    """The served computation with the graph's inputs by name (so absent kinds can be left out)."""
+
+    def __init__(self, model: NPT):
+        super().__init__()
+        self.model = model
+        self.names = input_names(model.cfg)
+
+    def forward(self, *args):
+        a = dict(zip(self.names, args))
+        m = self.model
+        if m.cfg.attention == CAUSAL:
+            _, hQ, k, v, _ = m.step(a["cache_k"], a["cache_v"], a["cache_valid"], a.get("x_num"),
+                                    a.get("x_cat"), a["x_y"], a["x_valid"])
+            return (*m.predict(hQ), k, v)
+        _, hQ, _ = m.full(a.get("ctx_num"), a.get("ctx_cat"), a["ctx_y"], a["ctx_valid"],
+                          a.get("q_num"), a.get("q_cat"), a["q_valid"])
+        return m.predict(hQ)
+
+
+def dynamic_axes(cfg: NPTConfig) -> dict:
+    axes = {}
+    for n in input_names(cfg):
+        if n.startswith("cache_"):
+            axes[n] = {0: "B", 2: "W"} if n != "cache_valid" else {0: "B", 1: "W"}
+        elif n.startswith("ctx_"):
+            axes[n] = {0: "B", 1: "W"}
+        else:
+            axes[n] = {0: "B", 1: "M"}
+    for n in output_names(cfg):
+        axes[n] = {0: "B", 2: "M"} if n.startswith("new_") else {0: "B", 1: "M"}
+    return axes
+
+
+def export_onnx(model: NPT, path: str, example: dict[str, torch.Tensor]):
+    """The dynamo exporter, with B, M and W dynamic (the example must not have a size-1 axis among
+    them, or torch.export specialises it)."""
+    cfg = model.cfg
+    names = input_names(cfg)
+    dims = {n: torch.export.Dim(n) for n in ("B", "M", "W")}
+    axes = dynamic_axes(cfg)
+    shapes = tuple({i: dims[a] for i, a in axes[n].items()} for n in names)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.getLogger("torch").setLevel(logging.ERROR)
+        torch.onnx.export(Graph(model), tuple(example[n] for n in names), path, input_names=names,
+                          output_names=output_names(cfg), dynamic_shapes=(shapes,),
+                          opset_version=OPSET, dynamo=True, verbose=False, external_data=False)
+
+
+def run_onnx(path: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    return sess.run(None, {i.name: inputs[i.name] for i in sess.get_inputs()})
+
+
+# ----------------------------------------------------------------------------- golden inputs
+
+
+class Synth:
+    """Random raw rows shaped like the schema (NaNs and unknown categories included)."""
+
+    def __init__(self, cfg: NPTConfig, seed: int):
+        self.cfg = cfg
+        self.g = torch.Generator().manual_seed(seed)
+
+    def rows(self, *shape, p_missing=0.05, p_unlabeled=0.0):
+        cfg, g = self.cfg, self.g
+        num = torch.tensor(cfg.num_means) + torch.tensor(cfg.num_stds) * torch.randn(*shape, cfg.n_num, generator=g)
+        num = torch.where(torch.rand(num.shape, generator=g) < p_missing, torch.full_like(num, float("nan")), num)
+        cat = torch.stack([torch.randint(0, v, shape, generator=g) for v in cfg.cat_sizes], -1) \
+            if cfg.n_cat else torch.zeros(*shape, 0, dtype=torch.int64)
+        if cfg.task == CLASSIFICATION:
+            y = torch.randint(0, cfg.n_classes, shape, generator=g).float()
+        else:
+            y = cfg.y_mean + cfg.y_std * torch.randn(*shape, generator=g)
+        y = torch.where(torch.rand(shape, generator=g) < p_unlabeled, torch.full_like(y, float("nan")), y)
+        return num.float(), cat, y.float()
+
+
+@torch.no_grad()
+def causal_cache(model: NPT, synth: Synth, fill: list[int], W: int):
+    """Right-aligned caches for B sets holding fill[b] real rows (computed by the model)."""
+    cfg = model.cfg
+    B, L, Dm = len(fill), cfg.abd_layers, cfg.row_dim
+    k, v = torch.zeros(B, L, W, Dm), torch.zeros(B, L, W, Dm)
+    valid = torch.zeros(B, W, dtype=torch.bool)
+    for b, n in enumerate(fill):
+        if n == 0:
+            continue
+        num, cat, y = synth.rows(1, n)
+        empty = torch.zeros(1, L, W, Dm)
+        _, _, nk, nv, _ = model.step(empty, empty, torch.zeros(1, W, dtype=torch.bool), num, cat, y,
+                                     torch.ones(1, n, dtype=torch.bool))
+        m = min(n, W)
+        k[b, :, W - m:], v[b, :, W - m:] = nk[0, :, -m:], nv[0, :, -m:]
+        valid[b, W - m:] = True
+    return k, v, valid
+
+
+def golden_inputs(model: NPT, seed: int = 1) -> list[tuple[str, dict[str, torch.Tensor]]]:
+    cfg = model.cfg
+    synth = Synth(cfg, seed)
+    Wmax = cfg.window
+    Ws = min(16, Wmax)
+    cases = []
+    if cfg.attention == CAUSAL:
+        def case(name, fill, W, M, invalid=()):
+            k, v, cv = causal_cache(model, synth, fill, W)
+            num, cat, y = synth.rows(len(fill), M, p_unlabeled=0.3)
+            valid = torch.ones(len(fill), M, dtype=torch.bool)
+            for b, m in invalid:
+                valid[b, m] = False
+            cases.append((name, {"cache_k": k, "cache_v": v, "cache_valid": cv, "x_num": num,
+                                 "x_cat": cat, "x_y": y, "x_valid": valid}))
+        case("step_m1_empty_cache", [0], Ws, 1)
+        case("step_sets_partial_cache_padding", [0, 5, Ws + 3], Ws, 6, invalid=[(0, 5), (1, 4), (1, 5)])
+        case("step_long_history_m_gt_w", [Ws // 2], Ws, 2 * Ws + 3)
+        case("step_max_window", [Wmax + 1, 3], Wmax, 3)
+    else:
+        def case(name, B, W, M, fill, q_invalid=()):
+            cn, cc, cy = synth.rows(B, W)
+            cvalid = torch.zeros(B, W, dtype=torch.bool)
+            for b, n in enumerate(fill):
+                cvalid[b, W - n:] = True
+            qn, qc, _ = synth.rows(B, M)
+            qv = torch.ones(B, M, dtype=torch.bool)
+            for b, m in q_invalid:
+                qv[b, m] = False
+            cases.append((name, {"ctx_num": cn, "ctx_cat": cc, "ctx_y": cy, "ctx_valid": cvalid,
+                                 "q_num": qn, "q_cat": qc, "q_valid": qv}))
+        case("full_m1_empty_context", 1, Ws, 1, [0])
+        case("full_sets_padding", 3, Ws, 4, [Ws, 5, 1], q_invalid=[(1, 3)])
+        case("full_max_window", 2, Wmax, 2, [Wmax, Wmax // 2])
+    return cases
+
+
+def tensor(name: str, t) -> mpb.Tensor:
+    t = torch.as_tensor(t)
+    msg = mpb.Tensor(name=name, shape=list(t.shape))
+    flat = t.reshape(-1)
+    if t.dtype == torch.bool:
+        msg.b.extend(flat.tolist())
+    elif t.dtype == torch.int64:
+        msg.i64.extend(flat.tolist())
+    else:
+        msg.f32.extend(flat.float().tolist())
+    return msg
+
+
+# ----------------------------------------------------------------------------- golden stream
+
+
+def golden_stream(model: NPT, schema: D.Schema, model_version: str, window: int, seed: int = 2,
+                  n_keys: int = 3, per_key: int = 40):
+    """Records over n_keys keys (interleaved; some unlabeled, NaNs, unknown categories) and the
+    reference's prequential Prediction for each, one record at a time."""
+    cfg = model.cfg
+    synth = Synth(cfg, seed)
+    n = n_keys * per_key
+    num, cat, y = synth.rows(n, p_missing=0.05, p_unlabeled=0.2)
+    keys = torch.randint(0, n_keys, (n,), generator=synth.g).tolist()
+    ref = KeyedReference(model, window)
+    records, expected = [], []
+    for i in range(n):
+        r = spb.Record(key=f"key-{keys[i]}", id=f"r{i}", event_time_ms=1_700_000_000_000 + 1000 * i)
+        for j, a in enumerate(schema.numeric):
+            r.numeric[a.name] = float(num[i, j])
+        for j, a in enumerate(schema.categorical):
+            c = int(cat[i, j])
+            r.categorical[a.name] = a.categories[c - 1] if c > 0 else UNKNOWN_CATEGORY
+        labeled = not math.isnan(float(y[i]))
+        if labeled:
+            if cfg.task == CLASSIFICATION:
+                r.label_class = schema.classes[int(y[i])]
+            else:
+                r.label_value = float(y[i])
+        s = ref.process(r.key, num[i], cat[i], float(y[i]))
+        p = spb.Prediction(key=r.key, id=r.id, event_time_ms=r.event_time_ms,
+                           context_size=s.context_size, model_version=model_version)
+        if cfg.task == CLASSIFICATION:
+            probs = s.outputs[0]
+            p.probabilities.extend(probs.tolist())
+            p.predicted_class = schema.classes[int(probs.argmax())]
+            if labeled:
+                p.label_class = r.label_class
+        else:
+            p.value = float(s.outputs[0])
+            if cfg.has_std:
+                p.std = float(s.outputs[1])
+            if labeled:
+                p.label_value = r.label_value
+        records.append(r)
+        expected.append(p)
+    return records, expected
+
+
+# ----------------------------------------------------------------------------- manifest
+
+
+def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manifest:
+    cfg = model.cfg
+    m = mpb.Manifest(format=FORMAT, model_version=version)
+    for a in schema.features:
+        kind = mpb.Attribute.NUMERIC if a.kind == "numeric" else mpb.Attribute.CATEGORICAL
+        if a.kind == "numeric":
+            m.features.append(mpb.Attribute(name=a.name, kind=kind, mean=a.mean, std=a.std))
+        else:
+            m.features.append(mpb.Attribute(name=a.name, kind=kind, categories=a.categories))
+    m.target.name = schema.target
+    if cfg.task == CLASSIFICATION:
+        m.target.task = mpb.Target.CLASSIFICATION
+        m.target.classes.extend(schema.classes)
+    else:
+        m.target.task = mpb.Target.REGRESSION
+        m.target.has_std = cfg.has_std
+    causal = cfg.attention == CAUSAL
+    m.context.attention = mpb.Context.CAUSAL if causal else mpb.Context.BIDIRECTIONAL
+    m.context.max_window = cfg.window
+    m.context.history_layers = cfg.abd_layers if causal else 1
+    m.context.recency = cfg.recency
+    m.graph.kind = mpb.Graph.STEP if causal else mpb.Graph.FULL
+    m.graph.file = "model.onnx"
+    m.graph.inputs.extend(input_names(cfg))
+    m.graph.outputs.extend(output_names(cfg))
+    m.graph.opset = OPSET
+    a = m.architecture
+    a.embed_dim, a.attributes, a.row_dim = cfg.embed_dim, cfg.attributes, cfg.row_dim
+    a.abd_layers, a.aba_layers, a.heads, a.ff_mult = cfg.abd_layers, cfg.aba_layers, cfg.heads, cfg.ff_mult
+    a.parameters = sum(p.numel() for p in model.parameters())
+    tc, tr = ck["train"], ck["training"]
+    t = m.training
+    t.data = tc["csv"]
+    t.row_begin, t.row_end = tr["row_begin"], tr["row_end"]
+    t.steps, t.seed, t.device = int(tr["steps"]), int(tc["seed"]), tc["device"]
+    t.seconds = float(tr["seconds"])
+    for k, v in tr["metrics"].items():
+        t.metrics[k] = float(v)
+    t.metrics["best_step"] = float(tr["best_step"])
+    t.torch_version = torch.__version__
+    return m
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def export(checkpoint: str, out: str) -> mpb.Manifest:
+    model, schema, ck = load(checkpoint)
+    cfg = model.cfg
+    os.makedirs(out, exist_ok=True)
+    onnx_path = os.path.join(out, "model.onnx")
+    cases = golden_inputs(model)
+    with torch.no_grad():
+        export_onnx(model, onnx_path, cases[1][1])
+        golden = mpb.Golden()
+        graph = Graph(model)
+        names = input_names(cfg)
+        worst = 0.0
+        for name, inputs in cases:
+            outs = graph(*(inputs[n] for n in names))
+            onnx_outs = run_onnx(onnx_path, {n: inputs[n].numpy() for n in names})
+            c = golden.cases.add(name=name)
+            for n in names:
+                c.inputs.append(tensor(n, inputs[n]))
+            for n, o, r in zip(output_names(cfg), outs, onnx_outs):
+                c.outputs.append(tensor(n, o))
+                worst = max(worst, float(np.abs(o.numpy() - r).max()))
+    if not worst <= TOLERANCE:
+        raise D.DataError(f"ONNX Runtime differs from PyTorch by {worst:.2e} (> {TOLERANCE}) on the golden cases; the export is wrong")
+    with open(onnx_path, "rb") as f:
+        version = hashlib.sha256(f.read()).hexdigest()[:16]
+    golden.window = min(16, cfg.window)
+    records, expected = golden_stream(model, schema, version, golden.window)
+    golden.stream.extend(records)
+    golden.expected.extend(expected)
+    m = manifest(model, schema, ck, version)
+    with open(os.path.join(out, "golden.pb"), "wb") as f:
+        f.write(golden.SerializeToString())
+    with open(os.path.join(out, "manifest.pb"), "wb") as f:
+        f.write(m.SerializeToString())
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        f.write(json_format.MessageToJson(m, preserving_proto_field_name=True) + "\n")
+    print(f"exported {out}: {m.graph.kind and mpb.Graph.Kind.Name(m.graph.kind)} graph, version {version}, "
+          f"ORT vs PyTorch max abs diff {worst:.1e} over {len(cases)} cases, {len(records)} golden records")
+    return m
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m npt_export.export", description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--out", required=True)
+    a = p.parse_args(argv)
+    try:
+        export(a.checkpoint, a.out)
+    except D.DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Tiny real models for the Java tests: each trained a few steps on a synthetic keyed stream and
+fully exported (model.onnx, manifest.pb/.json, golden.pb), with the CSV it was trained on.
+
+    python -m npt_export.fixtures OUTDIR
+
+- causal-cls: 2 numeric + 1 categorical feature, 3 classes, CAUSAL (STEP graph), recency on;
+- bidir-cls:  the same schema, BIDIRECTIONAL (FULL graph), recency off;
+- causal-reg: 3 numeric features, regression with std, CAUSAL, no *_cat inputs.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import sys
+
+import numpy as np
+
+from npt_export.export import export
+from npt_export.model import BIDIRECTIONAL, CAUSAL
+from npt_export.train import TrainConfig, train
+
+WINDOW = 16
+ROWS = 600
+KEYS = ("alpha", "beta", "gamma")
+COLORS = ("red", "green", "blue", "white")
+
+
+def write_csv(path: str, regression: bool, seed: int):
+    """A keyed stream whose label depends on the features and on the key's previous label
+    (so the context matters), with a few missing values."""
+    rng = np.random.default_rng(seed)
+    prev = {k: 0.0 for k in KEYS}
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        if regression:
+            w.writerow(["key", "load", "temp", "price", "target"])
+        else:
+            w.writerow(["key", "load", "temp", "color", "target"])
+        for _ in range(ROWS):
+            k = KEYS[rng.integers(len(KEYS))]
+            load, temp = rng.normal(10, 3), rng.uniform(-5, 30)
+            if regression:
+                price = rng.normal(50, 10)
+                y = 0.5 * prev[k] + 2 * load - 0.3 * temp + 0.1 * price + rng.normal(0, 1)
+                prev[k] = y
+                row = [k, f"{load:.4f}", f"{temp:.3f}", f"{price:.3f}", f"{y:.4f}"]
+            else:
+                color = rng.integers(len(COLORS))
+                score = (load - 10) / 3 + (temp - 12) / 10 + (color == 2) + 1.5 * prev[k]
+                y = int(np.digitize(score + rng.normal(0, 0.3), [-0.5, 1.0]))
+                prev[k] = y - 1
+                row = [k, f"{load:.4f}", f"{temp:.3f}", COLORS[color], str(y)]
+            if rng.random() < 0.03:
+                row[1] = ""                       # a missing numeric value
+            w.writerow(row)
+
+
+FIXTURES = {
+    "causal-cls": dict(regression=False, attention=CAUSAL, recency=True),
+    "bidir-cls": dict(regression=False, attention=BIDIRECTIONAL, recency=False),
+    "causal-reg": dict(regression=True, attention=CAUSAL, recency=True),
+}
+
+
+def build(out_dir: str, name: str, spec: dict, seed: int = 0):
+    folder = os.path.join(out_dir, name)
+    os.makedirs(folder, exist_ok=True)
+    data = os.path.join(folder, "data.csv")
+    write_csv(data, spec["regression"], seed)
+    tc = TrainConfig(csv=data, target="target", key="key", out=folder, seed=seed, steps=30, batch=4,
+                     eval_every=15, patience=10, queries=8)
+    arch = dict(attention=spec["attention"], window=WINDOW, recency=spec["recency"], embed_dim=8,
+                abd_layers=2, aba_layers=1, heads=2, dropout=0.1, attn_dropout=0.1)
+    path = train(tc, arch, quiet=True)
+    export(path, folder)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m npt_export.fixtures OUTDIR", file=sys.stderr)
+        sys.exit(2)
+    for name, spec in FIXTURES.items():
+        build(argv[0], name, spec)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,426 @@
+"""The Non-Parametric Transformer (Kossen et al. 2021) in its streaming form, in one file.
+
+A row is a set of d attributes (the features, then the target), each embedded to e values. The
+stack alternates attention between datapoints (ABD: rows are tokens of width D = d*e) and
+attention between attributes (ABA: the d attributes of one row are the tokens), ABD first.
+
+Two streams run through the same weights (as in XLNet):
+- the context stream A: rows with their labels visible; a labeled row's per-layer ABD keys and
+  values are what later rows attend to, so they are computed once and cached;
+- the query stream Q: the same rows with their labels masked; this is the prediction.
+Every row, in both streams, attends to its context rows (the A stream's keys and values, chosen
+by a mask) and to itself (its own stream's key and value), never to other queries.
+
+Two context models share that code and differ only in their masks (built in `causal_context`
+and `full_context`): CAUSAL, where a row's context is the W labeled rows before it (served as a
+STEP graph with a per-layer key/value cache), and BIDIRECTIONAL, where context rows attend to
+each other and queries attend to all of them (served as a FULL graph).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CAUSAL = "causal"
+BIDIRECTIONAL = "bidirectional"
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+
+
+@dataclass
+class NPTConfig:
+    # Schema and preprocessing constants (from data.Schema); they are compiled into the graph.
+    num_means: list[float] = field(default_factory=list)
+    num_stds: list[float] = field(default_factory=list)
+    cat_sizes: list[int] = field(default_factory=list)   # vocabulary size + 1 (index 0 = unknown)
+    task: str = CLASSIFICATION
+    n_classes: int = 2
+    y_mean: float = 0.0
+    y_std: float = 1.0
+    has_std: bool = True                                 # regression: also predict a std
+    # Context model.
+    attention: str = CAUSAL
+    window: int = 256
+    recency: bool = True
+    # Architecture.
+    embed_dim: int = 16
+    abd_layers: int = 2
+    aba_layers: int = 2
+    heads: int = 4
+    ff_mult: int = 4
+    dropout: float = 0.1
+    attn_dropout: float = 0.1
+
+    @property
+    def n_num(self) -> int:
+        return len(self.num_means)
+
+    @property
+    def n_cat(self) -> int:
+        return len(self.cat_sizes)
+
+    @property
+    def attributes(self) -> int:
+        return self.n_num + self.n_cat + 1
+
+    @property
+    def row_dim(self) -> int:
+        return self.attributes * self.embed_dim
+
+    @property
+    def target_width(self) -> int:
+        if self.task == CLASSIFICATION:
+            return self.n_classes
+        return 2 if self.has_std else 1
+
+    def __post_init__(self):
+        if self.abd_layers not in (self.aba_layers, self.aba_layers + 1):
+            raise ValueError("layers alternate ABD, ABA (ABD first): abd_layers must be aba_layers or aba_layers + 1")
+        if self.row_dim % self.heads or self.embed_dim % self.heads:
+            raise ValueError(f"heads={self.heads} must divide embed_dim={self.embed_dim}")
+        if self.attention not in (CAUSAL, BIDIRECTIONAL):
+            raise ValueError(f"attention must be {CAUSAL} or {BIDIRECTIONAL}, not {self.attention!r}")
+
+
+# ----------------------------------------------------------------------------- embedding
+
+
+class RowEmbedding(nn.Module):
+    """Raw values -> [.., d, e]. Each attribute has its own Linear(width + mask bit -> e); a
+    categorical one is written as an embedding table (a Linear over a one-hot), which is the same
+    map without materialising the one-hot."""
+
+    def __init__(self, cfg: NPTConfig):
+        super().__init__()
+        e = cfg.embed_dim
+        self.cfg = cfg
+        self.register_buffer("num_mean", torch.tensor(cfg.num_means, dtype=torch.float32))
+        self.register_buffer("num_std", torch.tensor(cfg.num_stds, dtype=torch.float32))
+        self.num_proj = nn.Parameter(torch.randn(cfg.n_num, 2, e) / math.sqrt(2))  # value, mask bit
+        self.num_bias = nn.Parameter(torch.zeros(cfg.n_num, e))
+        self.cat_tables = nn.ModuleList(nn.Embedding(v, e) for v in cfg.cat_sizes)
+        self.cat_mask = nn.Parameter(torch.randn(cfg.n_cat, e) * 0.02)
+        ywidth = cfg.n_classes if cfg.task == CLASSIFICATION else 1
+        self.y_proj = nn.Linear(ywidth + 1, e)
+        self.attr = nn.Parameter(torch.randn(cfg.attributes, e) * 0.02)
+        both = (cfg.n_num > 0) and (cfg.n_cat > 0 or cfg.task == CLASSIFICATION)
+        self.typed = both
+        if both:  # numeric = 0, categorical = 1; the target's type is its task's
+            ids = [0] * cfg.n_num + [1] * cfg.n_cat + [1 if cfg.task == CLASSIFICATION else 0]
+            self.register_buffer("type_ids", torch.tensor(ids))
+            self.type_embed = nn.Embedding(2, e)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, num, cat, cat_masked, y):
+        """num [..,Fn] raw (NaN = masked), cat [..,Fc] index (0 = unknown), cat_masked [..,Fc] bool,
+        y [..] raw (NaN = masked). Returns [.., d, e]."""
+        cfg = self.cfg
+        parts = []
+        if cfg.n_num:
+            miss = torch.isnan(num)
+            z = torch.where(miss, torch.zeros_like(num), (num - self.num_mean) / self.num_std)
+            inp = torch.stack([z, miss.to(z.dtype)], -1)                       # [.., Fn, 2]
+            parts.append(torch.einsum("...fi,fie->...fe", inp, self.num_proj) + self.num_bias)
+        for j, table in enumerate(self.cat_tables):
+            idx = cat[..., j]
+            idx = torch.where((idx < 0) | (idx >= table.num_embeddings), torch.zeros_like(idx), idx)
+            bit = cat_masked[..., j, None].to(self.attr.dtype)
+            parts.append((table(idx) * (1 - bit) + bit * self.cat_mask[j])[..., None, :])
+        miss = torch.isnan(y)
+        y0 = torch.where(miss, torch.zeros_like(y), y)
+        if cfg.task == CLASSIFICATION:
+            onehot = F.one_hot(y0.long().clamp(0, cfg.n_classes - 1), cfg.n_classes).to(y.dtype)
+            val = onehot * (~miss)[..., None].to(y.dtype)
+        else:
+            val = ((y0 - cfg.y_mean) / cfg.y_std)[..., None]
+        parts.append(self.y_proj(torch.cat([val, miss[..., None].to(y.dtype)], -1))[..., None, :])
+        h = torch.cat(parts, -2) + self.attr
+        if self.typed:
+            h = h + self.type_embed(self.type_ids)
+        return self.drop(h)
+
+
+class RowHeads(nn.Module):
+    """One Linear(e -> width) per attribute, without the mask bit."""
+
+    def __init__(self, cfg: NPTConfig):
+        super().__init__()
+        e = cfg.embed_dim
+        self.cfg = cfg
+        self.num = nn.Parameter(torch.randn(cfg.n_num, e) / math.sqrt(e))
+        self.num_bias = nn.Parameter(torch.zeros(cfg.n_num))
+        self.cat = nn.ModuleList(nn.Linear(e, v) for v in cfg.cat_sizes)
+        self.target = nn.Linear(e, cfg.target_width)
+
+    def target_out(self, h):
+        return self.target(h[..., -1, :])
+
+    def features(self, h):
+        """Standardised numeric predictions [.., Fn] and categorical logits (a list)."""
+        num = torch.einsum("...fe,fe->...f", h[..., : self.cfg.n_num, :], self.num) + self.num_bias
+        cats = [head(h[..., self.cfg.n_num + j, :]) for j, head in enumerate(self.cat)]
+        return num, cats
+
+
+# ----------------------------------------------------------------------------- attention
+
+
+def attend(q, k, v, mask, bias, k_self, v_self, self_bias, heads: int, drop: nn.Module):
+    """Multi-head attention of each query to its context (masked) and to itself.
+
+    q [B,n,D]; k, v [B,P,D]; mask [B,n,P] bool; bias [B,h,n,P] or None; k_self, v_self [B,n,D];
+    self_bias [h] or None. The self term is its own softmax column, so a row with an empty
+    context still has a well-defined output, and no query ever sees another query."""
+    B, n, D = q.shape
+    P = k.shape[1]
+    dh = D // heads
+    q = q.view(B, n, heads, dh).transpose(1, 2)
+    ks = k_self.view(B, n, heads, dh).transpose(1, 2)
+    vs = v_self.view(B, n, heads, dh).transpose(1, 2)
+    k = k.view(B, P, heads, dh).transpose(1, 2)
+    v = v.view(B, P, heads, dh).transpose(1, 2)
+    scale = 1.0 / math.sqrt(dh)
+    s_ctx = (q @ k.transpose(-1, -2)) * scale                                  # [B,h,n,P]
+    s_self = (q * ks).sum(-1, keepdim=True) * scale                            # [B,h,n,1]
+    if bias is not None:
+        s_ctx = s_ctx + bias
+        s_self = s_self + self_bias.view(1, heads, 1, 1)
+    s_ctx = s_ctx.masked_fill(~mask[:, None], float("-inf"))
+    p = drop(torch.softmax(torch.cat([s_ctx, s_self], -1), -1))
+    out = p[..., :P] @ v + p[..., P:] * vs                                     # [B,h,n,dh]
+    return out.transpose(1, 2).reshape(B, n, D)
+
+
+class FeedForward(nn.Module):
+    def __init__(self, width: int, cfg: NPTConfig):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(width, cfg.ff_mult * width), nn.GELU(), nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.ff_mult * width, width), nn.Dropout(cfg.dropout))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class ABA(nn.Module):
+    """Attention between the d attributes of each row (no mask), pre-LayerNorm."""
+
+    def __init__(self, cfg: NPTConfig):
+        super().__init__()
+        e = cfg.embed_dim
+        self.heads = cfg.heads
+        self.ln1, self.ln2 = nn.LayerNorm(e), nn.LayerNorm(e)
+        self.qkv = nn.Linear(e, 3 * e)
+        self.out = nn.Linear(e, e)
+        self.res = nn.Linear(e, e, bias=False)
+        self.ff = FeedForward(e, cfg)
+        self.drop = nn.Dropout(cfg.attn_dropout)
+
+    def forward(self, h):                                                     # [..., d, e]
+        shape = h.shape
+        x = h.reshape(-1, shape[-2], shape[-1])
+        q, k, v = self.qkv(self.ln1(x)).chunk(3, -1)
+        B, d, e = x.shape
+        dh = e // self.heads
+        q, k, v = (t.view(B, d, self.heads, dh).transpose(1, 2) for t in (q, k, v))
+        p = self.drop(torch.softmax((q @ k.transpose(-1, -2)) / math.sqrt(dh), -1))
+        a = (p @ v).transpose(1, 2).reshape(B, d, e)
+        res = self.res(x) + self.out(a)
+        return (res + self.ff(self.ln2(res))).reshape(shape)
+
+
+class ABD(nn.Module):
+    """Attention between datapoints, pre-LayerNorm, for both streams. Rows are tokens of width D.
+
+    With recency, the score of a context row gets a per-head bias -a_h * log(age) (an ALiBi-like
+    power-law decay, learned per head); a row's keys never depend on the age, so they stay cacheable."""
+
+    def __init__(self, cfg: NPTConfig):
+        super().__init__()
+        D = cfg.row_dim
+        self.heads = cfg.heads
+        self.ln1, self.ln2 = nn.LayerNorm(D), nn.LayerNorm(D)
+        self.q, self.k, self.v = nn.Linear(D, D), nn.Linear(D, D), nn.Linear(D, D)
+        self.out = nn.Linear(D, D)
+        self.res = nn.Linear(D, D, bias=False)
+        self.ff = FeedForward(D, cfg)
+        self.drop = nn.Dropout(cfg.attn_dropout)
+        self.recency = cfg.recency
+        if cfg.recency:
+            # Slopes spread from ~0 (uniform over the window) to 2 (the newest rows), like ALiBi.
+            init = torch.linspace(0.05, 2.0, cfg.heads)
+            self.decay = nn.Parameter(torch.log(torch.expm1(init)))           # softplus^-1
+            self.self_bias = nn.Parameter(torch.zeros(cfg.heads))
+
+    def bias(self, age):
+        if not self.recency:
+            return None
+        slope = F.softplus(self.decay).view(1, -1, 1, 1)
+        return -slope * torch.log(age.clamp(min=1.0))[:, None]
+
+    def keys_values(self, hA):
+        x = self.ln1(hA)
+        return self.k(x), self.v(x)
+
+    def forward(self, hA, hQ, prefix_k, prefix_v, ctx):
+        """hA [B,nA,D], hQ [B,nQ,D]; prefix_k/v [B,P,D]: context rows from earlier calls (the cache).
+        ctx: the Context (masks and ages over the P prefix rows followed by the nA A-stream rows).
+        Returns the new hA, hQ and the A stream's keys and values [B,nA,D]."""
+        xA, xQ = self.ln1(hA), self.ln1(hQ)
+        kA, vA = self.k(xA), self.v(xA)
+        kQ, vQ = self.k(xQ), self.v(xQ)
+        k = torch.cat([prefix_k, kA], 1)
+        v = torch.cat([prefix_v, vA], 1)
+        sb = self.self_bias if self.recency else None
+        aA = attend(self.q(xA), k, v, ctx.mask_a, self.bias(ctx.age_a) if self.recency else None,
+                    kA, vA, sb, self.heads, self.drop)
+        aQ = attend(self.q(xQ), k, v, ctx.mask_q, self.bias(ctx.age_q) if self.recency else None,
+                    kQ, vQ, sb, self.heads, self.drop)
+        outs = []
+        for h, a in ((hA, aA), (hQ, aQ)):
+            res = self.res(h) + self.out(a)
+            outs.append(res + self.ff(self.ln2(res)))
+        return outs[0], outs[1], kA, vA
+
+
+# ----------------------------------------------------------------------------- context masks
+
+
+@dataclass
+class Context:
+    """Which context rows each row attends to, and their ages (all masks built here)."""
+    mask_a: torch.Tensor          # [B,nA,P+nA] bool
+    age_a: torch.Tensor           # [B,nA,P+nA] float
+    mask_q: torch.Tensor          # [B,nQ,P+nA]
+    age_q: torch.Tensor
+
+
+def causal_context(cache_valid, labeled, window) -> Context:
+    """STEP semantics (proto/README.md): row i attends to cache slot p if it is valid and its age
+    (Wc - p) + c_i is at most `window`, and to x row j < i if j is labeled and c_i - c_j <= window,
+    where c_i counts the labeled rows among x[0..i). Both streams of a row share this context."""
+    Wc = cache_valid.shape[1]
+    M = labeled.shape[1]
+    lab = labeled.to(torch.int64)
+    c = torch.cumsum(lab, 1) - lab                                             # [B,M]
+    slot = torch.arange(Wc, device=labeled.device)
+    age_cache = (Wc - slot)[None, None, :] + c[:, :, None]                     # [B,M,Wc]
+    mask_cache = cache_valid[:, None, :] & (age_cache <= window)
+    idx = torch.arange(M, device=labeled.device)
+    age_x = c[:, :, None] - c[:, None, :]                                      # [B,M(i),M(j)]
+    before = idx[None, :, None] > idx[None, None, :]
+    mask_x = before & labeled[:, None, :] & (age_x <= window)
+    mask = torch.cat([mask_cache, mask_x], 2)
+    age = torch.cat([age_cache, age_x], 2).to(torch.float32)
+    return Context(mask, age, mask, age)
+
+
+def full_context(ctx_valid, n_queries: int) -> Context:
+    """FULL semantics: context rows attend to every other valid context row, queries to every valid
+    context row (each row also attends to itself, in `attend`). The age of a context row is its rank
+    from the newest valid one (1 = newest); between two context rows it is their rank difference."""
+    B, W = ctx_valid.shape
+    v = ctx_valid.to(torch.int64)
+    rank = torch.flip(torch.cumsum(torch.flip(v, [1]), 1), [1])               # [B,W], newest = 1
+    idx = torch.arange(W, device=ctx_valid.device)
+    other = idx[:, None] != idx[None, :]
+    mask_a = ctx_valid[:, None, :] & other[None]
+    age_a = (rank[:, :, None] - rank[:, None, :]).abs().to(torch.float32)
+    mask_q = ctx_valid[:, None, :].expand(B, n_queries, W)
+    age_q = rank[:, None, :].expand(B, n_queries, W).to(torch.float32)
+    return Context(mask_a, age_a, mask_q, age_q)
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+class NPT(nn.Module):
+    def __init__(self, cfg: NPTConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = RowEmbedding(cfg)
+        blocks = []
+        for i in range(cfg.abd_layers + cfg.aba_layers):
+            blocks.append(ABD(cfg) if i % 2 == 0 else ABA(cfg))
+        self.blocks = nn.ModuleList(blocks)
+        self.heads = RowHeads(cfg)
+
+    def run(self, embA, embQ, prefix_k, prefix_v, ctx: Context):
+        """embA [B,nA,d,e], embQ [B,nQ,d,e]; prefix_k/v [B,L,P,D]. Returns the final hA, hQ and the
+        A stream's per-ABD-layer keys and values [B,L,nA,D]."""
+        hA, hQ = embA, embQ
+        ks, vs = [], []
+        layer = 0
+        for block in self.blocks:
+            if isinstance(block, ABD):
+                sA, sQ = hA.shape, hQ.shape
+                a, q, k, v = block(hA.flatten(-2), hQ.flatten(-2), prefix_k[:, layer], prefix_v[:, layer], ctx)
+                hA, hQ = a.view(sA), q.view(sQ)
+                ks.append(k)
+                vs.append(v)
+                layer += 1
+            else:
+                hA, hQ = block(hA), block(hQ)
+        return hA, hQ, torch.stack(ks, 1), torch.stack(vs, 1)
+
+    def _inputs(self, num, cat, like):
+        """Fill absent feature kinds with empty tensors so that one code path serves every schema."""
+        shape = like.shape
+        if num is None:
+            num = like.new_zeros(*shape, 0)
+        if cat is None:
+            cat = torch.zeros(*shape, 0, dtype=torch.int64, device=like.device)
+        return num, cat
+
+    def step(self, cache_k, cache_v, cache_valid, x_num, x_cat, x_y, x_valid,
+             window=None, y_context=None, cat_masked=None):
+        """The CAUSAL computation (the STEP graph, and the training forward over a run of rows with
+        an empty cache). `y_context` (training only) replaces the labels the A stream sees, for
+        stochastic target masking; `cat_masked` (training only) marks masked categorical entries.
+        Returns (hA, hQ, new_k, new_v, ctx)."""
+        x_num, x_cat = self._inputs(x_num, x_cat, x_y)
+        if window is None:
+            window = cache_k.shape[2]
+        if cat_masked is None:
+            cat_masked = torch.zeros_like(x_cat, dtype=torch.bool)
+        labeled = x_valid & ~torch.isnan(x_y)
+        ctx = causal_context(cache_valid, labeled, window)
+        yA = x_y if y_context is None else y_context
+        embA = self.embed(x_num, x_cat, cat_masked, yA)
+        embQ = self.embed(x_num, x_cat, cat_masked, torch.full_like(x_y, float("nan")))
+        hA, hQ, k, v = self.run(embA, embQ, cache_k, cache_v, ctx)
+        return hA, hQ, k, v, ctx
+
+    def full(self, ctx_num, ctx_cat, ctx_y, ctx_valid, q_num, q_cat, q_valid,
+             y_context=None, ctx_cat_masked=None, q_cat_masked=None):
+        """The BIDIRECTIONAL computation (the FULL graph). Returns (hA, hQ, ctx)."""
+        ctx_num, ctx_cat = self._inputs(ctx_num, ctx_cat, ctx_y)
+        q_like = torch.zeros(q_valid.shape, dtype=ctx_y.dtype, device=ctx_y.device)
+        q_num, q_cat = self._inputs(q_num, q_cat, q_like)
+        if ctx_cat_masked is None:
+            ctx_cat_masked = torch.zeros_like(ctx_cat, dtype=torch.bool)
+        if q_cat_masked is None:
+            q_cat_masked = torch.zeros_like(q_cat, dtype=torch.bool)
+        ctx = full_context(ctx_valid, q_valid.shape[1])
+        yA = ctx_y if y_context is None else y_context
+        embA = self.embed(ctx_num, ctx_cat, ctx_cat_masked, yA)
+        embQ = self.embed(q_num, q_cat, q_cat_masked, torch.full_like(q_like, float("nan")))
+        B, L, D = ctx_y.shape[0], self.cfg.abd_layers, self.cfg.row_dim
+        empty = ctx_y.new_zeros(B, L, 0, D)
+        hA, hQ, _, _ = self.run(embA, embQ, empty, empty, ctx)
+        return hA, hQ, ctx
+
+    def predict(self, h):
+        """Final hidden [.., d, e] -> the graph's outputs in raw units: (probs,) or (mean,) or (mean, std)."""
+        out = self.heads.target_out(h)
+        cfg = self.cfg
+        if cfg.task == CLASSIFICATION:
+            return (torch.softmax(out, -1),)
+        mean = out[..., 0] * cfg.y_std + cfg.y_mean
+        if not cfg.has_std:
+            return (mean,)
+        return mean, (F.softplus(out[..., 1]) + 1e-3) * cfg.y_std

@@ -1,0 +1,106 @@
+"""The Python reference for serving: a keyed stream, record by record, as proto/README.md says.
+
+Each record is predicted from its key's context, then, if labeled, joins it (prequential order).
+CAUSAL models keep per key the last W labeled rows' per-layer keys and values (the cache) and call
+the STEP computation with M = 1; BIDIRECTIONAL models keep the last W labeled raw rows and call the
+FULL computation. `evaluate_rows` is the same for one long key, in chunks (which the STEP
+semantics make identical to one record at a time), for evaluation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from npt_export.model import CAUSAL, NPT
+
+
+@dataclass
+class Scored:
+    outputs: tuple            # the graph's outputs for the record: (probs [C],) or (mean,) or (mean, std)
+    context_size: int         # labeled context rows it attended to
+
+
+class KeyedReference:
+    """One record at a time, per key, with the window `window` (at most the model's)."""
+
+    def __init__(self, model: NPT, window: int | None = None):
+        self.model = model.eval()
+        self.window = window or model.cfg.window
+        self.state: dict[str, list] = {}
+
+    @torch.no_grad()
+    def process(self, key: str, num, cat, y: float) -> Scored:
+        """num [Fn] float (NaN = missing), cat [Fc] int (0 = unknown), y float (NaN = unlabeled)."""
+        cfg, W = self.model.cfg, self.window
+        num = torch.as_tensor(num, dtype=torch.float32).view(1, 1, -1)
+        cat = torch.as_tensor(cat, dtype=torch.int64).view(1, 1, -1)
+        yt = torch.tensor([[y]], dtype=torch.float32)
+        valid = torch.ones(1, 1, dtype=torch.bool)
+        labeled = not torch.isnan(yt).item()
+        if cfg.attention == CAUSAL:
+            L, Dm = cfg.abd_layers, cfg.row_dim
+            k, v, kv = self.state.setdefault(key, [torch.zeros(1, L, W, Dm), torch.zeros(1, L, W, Dm),
+                                                   torch.zeros(1, W, dtype=torch.bool)])
+            _, hQ, nk, nv, ctx = self.model.step(k, v, kv, num, cat, yt, valid)
+            if labeled:
+                self.state[key] = [torch.cat([k[:, :, 1:], nk], 2), torch.cat([v[:, :, 1:], nv], 2),
+                                   torch.cat([kv[:, 1:], valid], 1)]
+        else:
+            rows = self.state.setdefault(key, [])
+            n = len(rows)
+            c_num = torch.zeros(1, W, num.shape[-1])
+            c_cat = torch.zeros(1, W, cat.shape[-1], dtype=torch.int64)
+            c_y = torch.zeros(1, W)
+            c_valid = torch.zeros(1, W, dtype=torch.bool)
+            for p, (rn, rc, ry) in enumerate(rows):          # right-aligned, oldest first
+                s = W - n + p
+                c_num[0, s], c_cat[0, s], c_y[0, s], c_valid[0, s] = rn, rc, ry, True
+            _, hQ, ctx = self.model.full(c_num, c_cat, c_y, c_valid, num, cat, valid)
+            if labeled:
+                rows.append((num[0, 0], cat[0, 0], yt[0, 0]))
+                del rows[:-W]
+        outputs = tuple(o[0, 0] for o in self.model.predict(hQ))
+        return Scored(outputs, int(ctx.mask_q[0, 0].sum()))
+
+
+@torch.no_grad()
+def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int = 512, device="cpu"):
+    """Prequential outputs for the rows of ONE key in arrival order: row i is predicted from the
+    `window` labeled rows before it. Returns the graph's outputs, each [N, ...], on the CPU.
+    CAUSAL uses the cached STEP path in chunks of `chunk` rows."""
+    cfg = model.cfg
+    W = window or cfg.window
+    model.eval()
+    num, cat, y = torch.as_tensor(num), torch.as_tensor(cat), torch.as_tensor(y)
+    N = len(y)
+    outs = []
+    if cfg.attention == CAUSAL:
+        L, Dm = cfg.abd_layers, cfg.row_dim
+        k = torch.zeros(1, L, W, Dm, device=device)
+        v = torch.zeros(1, L, W, Dm, device=device)
+        kv = torch.zeros(1, W, dtype=torch.bool, device=device)
+        for s in range(0, N, chunk):
+            xn, xc, xy = (t[s:s + chunk][None].to(device) for t in (num, cat, y))
+            xv = torch.ones(xy.shape, dtype=torch.bool, device=device)
+            _, hQ, nk, nv, _ = model.step(k, v, kv, xn, xc, xy, xv)
+            outs.append(tuple(o[0].cpu() for o in model.predict(hQ)))
+            lab = ~torch.isnan(xy[0])
+            k = torch.cat([k, nk[:, :, lab]], 2)[:, :, -W:]
+            v = torch.cat([v, nv[:, :, lab]], 2)[:, :, -W:]
+            kv = torch.cat([kv, lab[None]], 1)[:, -W:]
+    else:
+        lab_idx = (~torch.isnan(y)).nonzero()[:, 0]
+        c = torch.searchsorted(lab_idx, torch.arange(N))          # labeled rows before each row
+        for s in range(0, N, chunk):
+            rows = torch.arange(s, min(N, s + chunk))
+            B = len(rows)
+            pos = c[rows][:, None] - W + torch.arange(W)[None]       # right-aligned window
+            valid = pos >= 0
+            idx = lab_idx[pos.clamp(min=0)] if len(lab_idx) else torch.zeros_like(pos)
+            ctx = [t[idx].to(device) for t in (num, cat, y)]
+            q = [t[rows][:, None].to(device) for t in (num, cat)]
+            _, hQ, _ = model.full(ctx[0], ctx[1], ctx[2], valid.to(device), q[0], q[1],
+                                  torch.ones(B, 1, dtype=torch.bool, device=device))
+            outs.append(tuple(o[:, 0].cpu() for o in model.predict(hQ)))
+    return tuple(torch.cat(parts) for parts in zip(*outs))

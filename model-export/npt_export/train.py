@@ -1,0 +1,368 @@
+"""Train an NPT on a CSV stream, then export it (one command).
+
+    python -m npt_export.train --csv data.csv --target target --rows 0:9062 --out build/models/elec
+
+CAUSAL: a training example is a run of S = seq_mult * W consecutive labeled rows of one key. The
+query stream predicts every row from the W labeled rows before it, which is exactly the
+prequential serving computation. BIDIRECTIONAL: W context rows and the queries that follow them.
+The objective is the paper's: stochastic feature masking (BERT-style) and target masking, with
+L = (1 - lam) * L_target + lam * L_features, lam cosine-annealed from 1 to a floor.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from npt_export import data as D
+from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig
+
+
+@dataclass
+class TrainConfig:
+    csv: str = ""
+    target: str = "target"
+    rows: str = ""
+    key: str | None = None
+    out: str = "build/models/model"
+    device: str = "cpu"
+    bf16: bool = False
+    seed: int = 0
+    steps: int = 1500
+    batch: int = 8                 # sequences (CAUSAL) or sets (BIDIRECTIONAL) per step
+    seq_mult: int = 3              # CAUSAL: rows per sequence = seq_mult * window
+    queries: int = 32              # BIDIRECTIONAL: queries per set
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    flat_frac: float = 0.7         # lr flat, then cosine to 0 (the paper's schedule)
+    p_feature: float = 0.15
+    p_target: float = 0.15         # context-stream labels masked (the query stream's always are)
+    lam_floor: float = 0.1
+    lam_anneal_frac: float = 0.3   # lam goes 1 -> lam_floor over this part of training
+    val_frac: float = 0.1          # validation: the END of the training rows
+    eval_every: int = 100
+    patience: int = 5              # evaluations without improvement before stopping
+    threads: int = 0               # torch CPU threads; 0 = torch's default
+    export: bool = True
+
+
+# ----------------------------------------------------------------------------- data
+
+
+class Stream:
+    """The training rows as tensors, grouped by key, with the validation rows at the end."""
+
+    def __init__(self, table: D.Table, val_frac: float):
+        self.num = torch.from_numpy(table.num)
+        self.cat = torch.from_numpy(table.cat)
+        self.y = torch.from_numpy(table.y)
+        n = len(table)
+        self.val_start = n - max(1, int(n * val_frac)) if val_frac > 0 else n
+        keys = table.keys or [""] * n
+        groups: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            groups.setdefault(k, []).append(i)
+        self.groups = [torch.tensor(g) for g in groups.values()]
+
+    def take(self, idx):
+        return self.num[idx], self.cat[idx], self.y[idx]
+
+
+def sample_runs(stream: Stream, gen: torch.Generator, batch: int, length: int):
+    """`batch` runs of `length` consecutive rows of one key, from the rows before the validation
+    split; short keys are padded with invalid rows at the end."""
+    train_groups = [g[g < stream.val_start] for g in stream.groups]
+    train_groups = [g for g in train_groups if len(g)]
+    weights = torch.tensor([float(len(g)) for g in train_groups])
+    picks = torch.multinomial(weights, batch, replacement=True, generator=gen)
+    idx = torch.zeros(batch, length, dtype=torch.long)
+    valid = torch.zeros(batch, length, dtype=torch.bool)
+    for b, gi in enumerate(picks.tolist()):
+        g = train_groups[gi]
+        start = int(torch.randint(0, max(1, len(g) - length + 1), (1,), generator=gen))
+        run = g[start:start + length]
+        idx[b, :len(run)] = run
+        valid[b, :len(run)] = True
+    num, cat, y = stream.take(idx)
+    y = torch.where(valid, y, torch.full_like(y, float("nan")))
+    return num, cat, y, valid
+
+
+def mask_features(cfg: NPTConfig, num, cat, p: float, gen: torch.Generator):
+    """BERT-style: each present feature entry is chosen with probability p; of the chosen, 80% are
+    masked, 10% replaced by a random value, 10% kept. Returns inputs and the chosen entries."""
+    def choose(shape):
+        chosen = torch.rand(shape, generator=gen) < p
+        r = torch.rand(shape, generator=gen)
+        return chosen, chosen & (r < 0.8), chosen & (r >= 0.8) & (r < 0.9)
+
+    ch_num, m_num, r_num = choose(num.shape)
+    ch_num &= ~torch.isnan(num)
+    mean = torch.tensor(cfg.num_means, dtype=num.dtype)
+    std = torch.tensor(cfg.num_stds, dtype=num.dtype)
+    rand_num = mean + std * torch.randn(num.shape, generator=gen)
+    num_in = torch.where(ch_num & m_num, torch.full_like(num, float("nan")), num)
+    num_in = torch.where(ch_num & r_num, rand_num, num_in)
+    ch_cat, m_cat, r_cat = choose(cat.shape)
+    sizes = torch.tensor(cfg.cat_sizes, dtype=torch.long)
+    rand_cat = (torch.rand(cat.shape, generator=gen) * sizes).long()
+    cat_in = torch.where(ch_cat & r_cat, rand_cat, cat)
+    return num_in, cat_in, ch_cat & m_cat, ch_num, ch_cat
+
+
+def mask_targets(y, p: float, gen: torch.Generator):
+    masked = (torch.rand(y.shape, generator=gen) < p) & ~torch.isnan(y)
+    return torch.where(masked, torch.full_like(y, float("nan")), y), masked
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def target_terms(model: NPT, h, y, where):
+    """Summed target loss over rows `where` (with a label), their count, and correct predictions."""
+    cfg = model.cfg
+    where = where & ~torch.isnan(y)
+    out = model.heads.target_out(h)[where]
+    t = y[where]
+    if t.numel() == 0:
+        return out.sum() * 0, 0, 0
+    if cfg.task == CLASSIFICATION:
+        loss = F.cross_entropy(out.float(), t.long(), reduction="sum")
+        return loss, t.numel(), int((out.argmax(-1) == t.long()).sum())
+    z = (t - cfg.y_mean) / cfg.y_std
+    if cfg.has_std:
+        s = F.softplus(out[:, 1].float()) + 1e-3
+        loss = F.gaussian_nll_loss(out[:, 0].float(), z, s * s, reduction="sum")
+    else:
+        loss = F.mse_loss(out[:, 0].float(), z, reduction="sum")
+    return loss, t.numel(), 0
+
+
+def feature_terms(model: NPT, h, num, cat, ch_num, ch_cat):
+    """Summed loss over the chosen feature entries (standardised MSE, or cross-entropy) and their count."""
+    cfg = model.cfg
+    pred_num, pred_cat = model.heads.features(h)
+    total = h.sum() * 0
+    count = 0
+    if cfg.n_num and ch_num.any():
+        z = (num - torch.tensor(cfg.num_means)) / torch.tensor(cfg.num_stds)
+        total = total + F.mse_loss(pred_num[ch_num].float(), z[ch_num], reduction="sum")
+        count += int(ch_num.sum())
+    for j, logits in enumerate(pred_cat):
+        sel = ch_cat[..., j]
+        if sel.any():
+            total = total + F.cross_entropy(logits[sel].float(), cat[..., j][sel], reduction="sum")
+            count += int(sel.sum())
+    return total, count
+
+
+def training_loss(model: NPT, tc: TrainConfig, stream: Stream, gen: torch.Generator, lam: float, device):
+    """One batch: returns the loss to minimise, the target loss and the query accuracy."""
+    cfg = model.cfg
+    W = cfg.window
+    length = tc.seq_mult * W if cfg.attention == CAUSAL else W + tc.queries
+    num, cat, y, valid = sample_runs(stream, gen, tc.batch, length)
+    num_in, cat_in, cat_masked, ch_num, ch_cat = mask_features(cfg, num, cat, tc.p_feature, gen)
+    y_ctx, y_masked = mask_targets(y, tc.p_target, gen)
+    if cfg.attention == CAUSAL:
+        a, q = slice(None), slice(None)
+        B, L, Dm = tc.batch, cfg.abd_layers, cfg.row_dim
+        empty = torch.zeros(B, L, 0, Dm, device=device)
+        no_cache = torch.zeros(B, 0, dtype=torch.bool, device=device)
+        args = [t.to(device) for t in (num_in, cat_in, y, valid, y_ctx, cat_masked)]
+        hA, hQ, _, _, _ = model.step(empty, empty, no_cache, *args[:4], window=W,
+                                     y_context=args[4], cat_masked=args[5])
+        a_valid = valid
+    else:
+        a, q = slice(None, W), slice(W, None)
+        # Random context lengths (left padding), so that the short contexts of a key's start are seen too.
+        short = torch.rand(tc.batch, generator=gen) < 0.3
+        keep = (torch.rand(tc.batch, generator=gen) * W).long()
+        a_valid = valid[:, a] & ~(short[:, None] & (torch.arange(W)[None] < (W - keep)[:, None]))
+        args = [t.to(device) for t in (num_in[:, a], cat_in[:, a], y[:, a], a_valid,
+                                       num[:, q], cat[:, q], valid[:, q], y_ctx[:, a], cat_masked[:, a])]
+        hA, hQ, _ = model.full(*args[:7], y_context=args[7], ctx_cat_masked=args[8])
+    dev = lambda t: t.to(device)
+    lq, nq, correct = target_terms(model, hQ, dev(y[:, q]), dev(valid[:, q]))
+    la, na, _ = target_terms(model, hA, dev(y[:, a]), dev(y_masked[:, a] & a_valid))
+    lf, nf = feature_terms(model, hA, dev(num[:, a]), dev(cat[:, a]),
+                           dev(ch_num[:, a] & a_valid[..., None]), dev(ch_cat[:, a] & a_valid[..., None]))
+    l_target = (lq + la) / max(1, nq + na)
+    l_feat = lf / max(1, nf)
+    return (1 - lam) * l_target + lam * l_feat, l_target.item(), correct / max(1, nq)
+
+
+def lam_at(tc: TrainConfig, step: int) -> float:
+    """Feature-loss weight: cosine from 1 to lam_floor over the first lam_anneal_frac of training."""
+    f = min(1.0, step / max(1, tc.lam_anneal_frac * tc.steps))
+    return tc.lam_floor + (1 - tc.lam_floor) * 0.5 * (1 + math.cos(math.pi * f))
+
+
+def lr_at(tc: TrainConfig, step: int) -> float:
+    f = step / max(1, tc.steps)
+    if f < tc.flat_frac:
+        return tc.lr
+    return tc.lr * 0.5 * (1 + math.cos(math.pi * (f - tc.flat_frac) / (1 - tc.flat_frac)))
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@torch.no_grad()
+def validate(model: NPT, stream: Stream, device) -> dict[str, float]:
+    """Prequential scores on the validation rows: each is predicted from the labeled rows before it
+    (training rows included), exactly as served."""
+    from npt_export.prequential import evaluate_rows
+    model.eval()
+    totals = {"loss": 0.0, "correct": 0.0, "sq": 0.0, "n": 0}
+    for g in stream.groups:
+        score = g >= stream.val_start
+        if not score.any():
+            continue
+        first = int(score.nonzero()[0])
+        history = model.cfg.abd_layers * model.cfg.window
+        idx = g[max(0, first - history):]
+        num, cat, y = stream.take(idx)
+        out = evaluate_rows(model, num, cat, y, device=device)
+        n_hist = len(idx) - int(score.sum())
+        yv = y[n_hist:]
+        lab = ~torch.isnan(yv)
+        if model.cfg.task == CLASSIFICATION:
+            probs = out[0][n_hist:][lab]
+            t = yv[lab].long()
+            totals["loss"] += float(F.nll_loss(torch.log(probs.clamp_min(1e-12)), t, reduction="sum"))
+            totals["correct"] += float((probs.argmax(-1) == t).sum())
+        else:
+            mean = out[0][n_hist:][lab]
+            totals["sq"] += float(((mean - yv[lab]) ** 2).sum())
+        totals["n"] += int(lab.sum())
+    model.train()
+    n = max(1, totals["n"])
+    if model.cfg.task == CLASSIFICATION:
+        return {"val_loss": totals["loss"] / n, "val_accuracy": totals["correct"] / n}
+    rmse = math.sqrt(totals["sq"] / n)
+    return {"val_loss": rmse, "val_rmse": rmse}
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def model_config(schema: D.Schema, **arch) -> NPTConfig:
+    return NPTConfig(
+        num_means=[a.mean for a in schema.numeric], num_stds=[a.std for a in schema.numeric],
+        cat_sizes=[len(a.categories) + 1 for a in schema.categorical],
+        task=schema.task, n_classes=len(schema.classes), y_mean=schema.y_mean, y_std=schema.y_std, **arch)
+
+
+def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False) -> str:
+    """Trains, keeps the best checkpoint (by validation loss) in OUT/checkpoint.pt, returns its path."""
+    torch.manual_seed(tc.seed)
+    np.random.seed(tc.seed)
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    if tc.device == "cuda" and not torch.cuda.is_available():
+        raise D.DataError("--device cuda but torch sees no CUDA device; use --device cpu")
+    header, rows = D.read_csv(tc.csv)
+    begin, end = D.parse_range(tc.rows, len(rows))
+    schema = D.infer_schema(header, rows[begin:end], tc.target, key=tc.key)
+    table = D.encode(schema, header, rows[begin:end], first_row=begin)
+    stream = Stream(table, tc.val_frac)
+    cfg = model_config(schema, **cfg_arch)
+    device = torch.device(tc.device)
+    model = NPT(cfg).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    gen = torch.Generator().manual_seed(tc.seed)
+    os.makedirs(tc.out, exist_ok=True)
+    path = os.path.join(tc.out, "checkpoint.pt")
+    best, best_metrics, stale, t0, step = math.inf, {}, 0, time.time(), 0
+    bar = tqdm(range(1, tc.steps + 1), disable=quiet, ncols=100, desc="train")
+    for step in bar:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(tc, step)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.bf16):
+            loss, l_target, acc = training_loss(model, tc, stream, gen, lam_at(tc, step), device)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(model.parameters(), 1.0)
+        opt.step()
+        bar.set_postfix(loss=f"{l_target:.3f}", acc=f"{acc:.3f}")
+        if step % tc.eval_every == 0 or step == tc.steps:
+            metrics = validate(model, stream, device)
+            bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            if metrics["val_loss"] < best:
+                best, best_metrics, stale = metrics["val_loss"], metrics, 0
+                save(path, model, schema, tc, step, time.time() - t0, metrics)
+            else:
+                stale += 1
+                if stale >= tc.patience:
+                    bar.write(f"early stop at step {step}: no better validation loss for {stale} evaluations")
+                    break
+    seconds = time.time() - t0
+    ck = torch.load(path, weights_only=False)
+    ck["training"].update(steps=step, seconds=seconds, steps_per_second=step / seconds, row_begin=begin, row_end=end)
+    torch.save(ck, path)
+    if not quiet:
+        print(f"trained {step} steps in {seconds:.0f} s ({step / seconds:.2f} steps/s); best {best_metrics}")
+    return path
+
+
+def save(path, model: NPT, schema: D.Schema, tc: TrainConfig, step, seconds, metrics):
+    torch.save({
+        "config": asdict(model.cfg), "schema": asdict(schema), "train": asdict(tc),
+        "state": model.state_dict(),
+        "training": {"best_step": step, "steps": step, "seconds": seconds, "metrics": metrics},
+    }, path)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m npt_export.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--csv", required=True)
+    p.add_argument("--target", default="target")
+    p.add_argument("--rows", default="", help="BEGIN:END data rows to train on (header excluded); default all")
+    p.add_argument("--key", default=None, help="column that partitions the stream (one context per key)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
+    p.add_argument("--attention", default=CAUSAL, choices=[CAUSAL, BIDIRECTIONAL])
+    p.add_argument("--window", type=int, default=256)
+    p.add_argument("--recency", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--embed-dim", type=int, default=16)
+    p.add_argument("--abd-layers", type=int, default=2)
+    p.add_argument("--aba-layers", type=int, default=2)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--dropout", type=float, default=0.1)
+    for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries"):
+        p.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(TrainConfig, f))
+    for f in ("lr", "weight_decay", "flat_frac", "p_feature", "p_target", "lam_floor", "lam_anneal_frac", "val_frac"):
+        p.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(TrainConfig, f))
+    p.add_argument("--no-export", dest="export", action="store_false")
+    a = p.parse_args(argv)
+    arch = dict(attention=a.attention, window=a.window, recency=a.recency, embed_dim=a.embed_dim,
+                abd_layers=a.abd_layers, aba_layers=a.aba_layers, heads=a.heads, dropout=a.dropout,
+                attn_dropout=a.dropout)
+    tc = TrainConfig(**{k: getattr(a, k) for k in TrainConfig.__dataclass_fields__})
+    return tc, arch
+
+
+def main(argv=None):
+    tc, arch = parse_args(argv if argv is not None else sys.argv[1:])
+    try:
+        path = train(tc, arch)
+        if tc.export:
+            from npt_export.export import export
+            export(path, tc.out)
+    except (D.DataError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
