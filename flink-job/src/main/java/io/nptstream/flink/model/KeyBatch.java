@@ -21,7 +21,7 @@ public final class KeyBatch {
     public KeyBatch(String key, ContextHistory history, List<Row> rows) {
         this.key = key;
         this.history = history;
-        this.rows = rows;
+        this.rows = List.copyOf(rows);
         this.predictions = new float[rows.size()][];
         this.contextSizes = new int[rows.size()];
     }

@@ -166,11 +166,13 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
             appendedBefore[batches.size()] = history.appended();
             sizeBefore[batches.size()] = history.size();
             List<Row> rows = new ArrayList<>(e.getValue().size());
-            KeyBatch batch = new KeyBatch(e.getKey(), history, rows);
             for (Buffered b : e.getValue()) {
-                b.batch = batch;
-                b.index = rows.size();
                 rows.add(b.record.getValue());
+            }
+            KeyBatch batch = new KeyBatch(e.getKey(), history, rows);
+            for (int i = 0; i < rows.size(); i++) {
+                e.getValue().get(i).batch = batch;
+                e.getValue().get(i).index = i;
             }
             batches.add(batch);
             keysSeen.add(e.getKey());
