@@ -1,0 +1,104 @@
+package io.nptstream.flink.operator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.nptstream.proto.Manifest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A wrong model folder, a manifest that doesn't fit its graph, or a bad setting stops startup with one clear line. */
+class NptPredictStartupTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aMissingFolderIsNamed() {
+        Path missing = tmp.resolve("nowhere");
+        assertStartupFails(config(missing), "model dir " + missing + " does not exist; export a model with model-export first");
+    }
+
+    @Test
+    void aFolderWithoutManifestIsNamed() {
+        assertStartupFails(config(tmp), "model dir " + tmp + ": manifest.pb missing; export a model with model-export first");
+    }
+
+    @Test
+    void aManifestOfAnotherGraphIsRefused() throws Exception {
+        copy(NptFixtures.dir(NptFixtures.CAUSAL_CLS), tmp, "manifest.pb");
+        Files.copy(NptFixtures.dir(NptFixtures.BIDIR_CLS).resolve("model.onnx"), tmp.resolve("model.onnx"));
+        String message = assertStartupFails(config(tmp), "model dir " + tmp + ": the graph's inputs [");
+        assertTrue(message.contains("do not match the manifest's [cache_k, cache_v, cache_valid, x_cat, x_num, x_valid, x_y]"), message);
+    }
+
+    @Test
+    void aManifestThatBreaksTheContractIsRefused() throws Exception {
+        Path source = NptFixtures.dir(NptFixtures.CAUSAL_CLS);
+        copy(source, tmp, "model.onnx");
+        Manifest manifest = Manifest.parseFrom(Files.readAllBytes(source.resolve("manifest.pb")));
+        Manifest withoutCat = manifest.toBuilder()
+                .setGraph(manifest.getGraph().toBuilder().clearInputs()
+                        .addAllInputs(manifest.getGraph().getInputsList().stream().filter(n -> !n.equals("x_cat")).toList()))
+                .build();
+        Files.write(tmp.resolve("manifest.pb"), withoutCat.toByteArray());
+        assertStartupFails(config(tmp), "model dir " + tmp + ": manifest graph inputs [cache_k, cache_v, cache_valid, x_num, x_valid, x_y]"
+                + " are not the contract's [cache_k, cache_v, cache_valid, x_cat, x_num, x_valid, x_y] for this model; re-export the model");
+
+        Files.write(tmp.resolve("manifest.pb"), manifest.toBuilder().setFormat("npt-stream/2").build().toByteArray());
+        assertStartupFails(config(tmp), "model dir " + tmp + ": manifest format is 'npt-stream/2', this job reads 'npt-stream/1'");
+
+        Files.write(tmp.resolve("manifest.pb"), new byte[] {1, 2, 3});
+        assertStartupFails(config(tmp), "model dir " + tmp + ": manifest.pb is not a Manifest");
+    }
+
+    @Test
+    void aWindowOverTheModelsMaximumIsRefused() {
+        NptOperatorConfig c = NptFixtures.config(NptFixtures.CAUSAL_CLS, 99);
+        assertStartupFails(c, "window 99 is larger than the model's max_window 16");
+    }
+
+    @Test
+    void cudaWithoutTheCudaBuildIsRefused() {
+        NptOperatorConfig c = NptFixtures.config(NptFixtures.CAUSAL_CLS, 0);
+        c.device = "cuda";
+        assertStartupFails(c, "device cuda: this ONNX Runtime build has no CUDA execution provider; build the job with `mvn -Pcuda`");
+    }
+
+    @Test
+    void badSettingsAreNamed() {
+        NptOperatorConfig c = NptFixtures.config(NptFixtures.CAUSAL_CLS, 0);
+        c.batchSize = 0;
+        assertStartupFails(c, "batchSize must be >= 1, got 0");
+    }
+
+    @Test
+    void theFixturesPassTheChecks() {
+        for (String fixture : new String[] {NptFixtures.CAUSAL_CLS, NptFixtures.BIDIR_CLS, NptFixtures.CAUSAL_REG}) {
+            NptPredict.check(NptFixtures.config(fixture, 0));
+            assertEquals("npt-stream/1", NptPredict.loadManifest(NptFixtures.dir(fixture).toString()).getFormat());
+        }
+    }
+
+    private static NptOperatorConfig config(Path dir) {
+        NptOperatorConfig c = new NptOperatorConfig();
+        c.modelDir = dir.toString();
+        return c;
+    }
+
+    private static void copy(Path from, Path to, String file) throws Exception {
+        Files.copy(from.resolve(file), to.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static String assertStartupFails(NptOperatorConfig config, String expectedStart) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NptPredict.check(config));
+        String message = e.getMessage();
+        assertTrue(message.startsWith(expectedStart), "message: " + message);
+        assertFalse(message.contains("\n"), "one line: " + message);
+        return message;
+    }
+}

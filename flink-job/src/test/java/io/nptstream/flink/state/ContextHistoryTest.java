@@ -1,0 +1,81 @@
+package io.nptstream.flink.state;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.junit.jupiter.api.Test;
+
+/** The keyed state's ring of rows and its serializer. */
+class ContextHistoryTest {
+
+    @Test
+    void keepsTheNewestRowsUpToItsCapacity() {
+        ContextHistory h = filled(3, 5);
+        assertEquals(3, h.size());
+        assertEquals(5, h.appended());
+        assertEquals(2f, h.label(0));
+        assertEquals(4f, h.label(2));
+        assertEquals(4f, h.numeric(2, 1));
+        assertEquals(40L, h.categorical(2, 0));
+    }
+
+    @Test
+    void dropsRowsOlderThanAnEventTimeAndKeepsTheOrder() {
+        ContextHistory h = filled(4, 6);       // rows 2..5, event times 200..500
+        assertEquals(2, h.dropOlderThan(400));
+        assertEquals(2, h.size());
+        assertEquals(4f, h.label(0));
+        assertEquals(500L, h.eventTime(1));
+        assertEquals(6, h.appended(), "dropping never lowers the appended count");
+        h.append(new float[] {9, 9}, new long[] {90}, 9f, 900);
+        assertEquals(3, h.size());
+        assertEquals(9f, h.label(2));
+    }
+
+    @Test
+    void aNewCapacityKeepsTheNewestRows() {
+        ContextHistory h = filled(4, 6).withCapacity(2);
+        assertEquals(2, h.size());
+        assertEquals(4f, h.label(0));
+        assertEquals(6, h.appended());
+    }
+
+    @Test
+    void serializesToEqualCopies() throws Exception {
+        ContextHistory h = filled(4, 7);
+        h.dropOlderThan(500);
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        ContextHistorySerializer.INSTANCE.serialize(h, out);
+        ContextHistory back = ContextHistorySerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertEquals(h, back);
+        assertEquals(h.appended(), back.appended());
+        ContextHistory copy = ContextHistorySerializer.INSTANCE.copy(h);
+        assertNotSame(h, copy);
+        h.append(new float[] {1, 1}, new long[] {1}, 1f, 10_000);
+        assertEquals(back, copy, "a copy does not share the arrays");
+    }
+
+    @Test
+    void itsSnapshotRestoresACompatibleSerializer() throws Exception {
+        TypeSerializerSnapshot<ContextHistory> written = ContextHistorySerializer.INSTANCE.snapshotConfiguration();
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        TypeSerializerSnapshot.writeVersionedSnapshot(out, written);
+        TypeSerializerSnapshot<ContextHistory> read = TypeSerializerSnapshot.readVersionedSnapshot(
+                new DataInputDeserializer(out.getCopyOfBuffer()), getClass().getClassLoader());
+        assertEquals(ContextHistorySerializer.INSTANCE, read.restoreSerializer());
+        assertTrue(ContextHistorySerializer.INSTANCE.snapshotConfiguration().resolveSchemaCompatibility(read).isCompatibleAsIs());
+    }
+
+    /** Rows 0..n-1 with label i, numeric {i, i}, categorical {10 i}, event time 100 i. */
+    private static ContextHistory filled(int capacity, int n) {
+        ContextHistory h = new ContextHistory(capacity, 2, 1);
+        for (int i = 0; i < n; i++) {
+            h.append(new float[] {i, i}, new long[] {10L * i}, i, 100L * i);
+        }
+        return h;
+    }
+}

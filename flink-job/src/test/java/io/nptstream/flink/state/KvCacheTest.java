@@ -1,0 +1,76 @@
+package io.nptstream.flink.state;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.nio.FloatBuffer;
+import org.junit.jupiter.api.Test;
+
+/** The key/value cache: right-aligned copies, staleness against the state, LRU by bytes. */
+class KvCacheTest {
+    private static final int LAYERS = 2;
+    private static final int WINDOW = 3;
+    private static final int DIM = 2;
+
+    @Test
+    void copiesTheNewestRowsRightAligned() {
+        KvCache cache = new KvCache(LAYERS, WINDOW, DIM, 1 << 20);
+        KvCache.Entry e = cache.newEntry();
+        for (int row = 1; row <= 4; row++) {
+            append(e, row);
+        }
+        FloatBuffer k = FloatBuffer.allocate(LAYERS * WINDOW * DIM);
+        FloatBuffer v = FloatBuffer.allocate(LAYERS * WINDOW * DIM);
+        e.copyTo(k, v, 0);
+        // Layer l of row r holds 10 l + r in its keys and -(10 l + r) in its values; rows 2, 3, 4 remain.
+        assertEquals(2f, k.get(0));
+        assertEquals(4f, k.get((WINDOW - 1) * DIM));
+        assertEquals(14f, k.get((WINDOW + WINDOW - 1) * DIM + 1));
+        assertEquals(-12f, v.get(WINDOW * DIM));
+    }
+
+    @Test
+    void anEntryThatDoesNotMatchTheStateIsNotServed() {
+        KvCache cache = new KvCache(LAYERS, WINDOW, DIM, 1 << 20);
+        ContextHistory h = new ContextHistory(6, 1, 0);
+        h.append(new float[] {1}, new long[0], 1f, 0);
+        KvCache.Entry e = cache.newEntry();
+        append(e, 1);
+        cache.put("a", e, h);
+        assertNotNull(cache.get("a", h));
+        h.append(new float[] {2}, new long[0], 1f, 0);
+        assertNull(cache.get("a", h), "the state moved on without the cache");
+    }
+
+    @Test
+    void evictsTheLeastRecentlyUsedKeysOverTheByteLimit() {
+        KvCache probe = new KvCache(LAYERS, WINDOW, DIM, Long.MAX_VALUE);
+        ContextHistory h = new ContextHistory(6, 1, 0);
+        probe.put("x", probe.newEntry(), h);
+        long entryBytes = probe.bytes();
+
+        KvCache cache = new KvCache(LAYERS, WINDOW, DIM, 2 * entryBytes);
+        cache.put("a", cache.newEntry(), h);
+        cache.put("b", cache.newEntry(), h);
+        assertNotNull(cache.get("a", h));
+        cache.put("c", cache.newEntry(), h);
+        assertEquals(2, cache.keys());
+        assertNull(cache.get("b", h), "b was the least recently used");
+        assertNotNull(cache.get("a", h));
+        assertEquals(2 * entryBytes, cache.bytes());
+    }
+
+    private static void append(KvCache.Entry e, int row) {
+        // new_k/new_v laid out [L, M=1, D]
+        FloatBuffer k = FloatBuffer.allocate(LAYERS * DIM);
+        FloatBuffer v = FloatBuffer.allocate(LAYERS * DIM);
+        for (int l = 0; l < LAYERS; l++) {
+            for (int d = 0; d < DIM; d++) {
+                k.put(l * DIM + d, 10 * l + row);
+                v.put(l * DIM + d, -(10 * l + row));
+            }
+        }
+        e.append(k, v, 0, DIM);
+    }
+}
