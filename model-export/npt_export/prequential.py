@@ -88,7 +88,7 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
             lab = ~torch.isnan(xy[0])
             k = torch.cat([k, nk[:, :, lab]], 2)[:, :, -W:]
             v = torch.cat([v, nv[:, :, lab]], 2)[:, :, -W:]
-            kv = torch.cat([kv, lab[None]], 1)[:, -W:]
+            kv = torch.cat([kv, lab[lab][None]], 1)[:, -W:]
     else:
         lab_idx = (~torch.isnan(y)).nonzero()[:, 0]
         c = torch.searchsorted(lab_idx, torch.arange(N))          # labeled rows before each row

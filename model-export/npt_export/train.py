@@ -36,9 +36,9 @@ class TrainConfig:
     device: str = "cpu"
     bf16: bool = False
     seed: int = 0
-    steps: int = 1500
-    batch: int = 8                 # sequences (CAUSAL) or sets (BIDIRECTIONAL) per step
-    seq_mult: int = 3              # CAUSAL: rows per sequence = seq_mult * window
+    steps: int = 600
+    batch: int = 4                 # sequences (CAUSAL) or sets (BIDIRECTIONAL) per step
+    seq_mult: int = 2              # CAUSAL: rows per sequence = seq_mult * window
     queries: int = 32              # BIDIRECTIONAL: queries per set
     lr: float = 1e-3
     weight_decay: float = 0.01
@@ -339,6 +339,7 @@ def parse_args(argv):
     p.add_argument("--aba-layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--attn-dropout", type=float, default=0.0)
     for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries"):
         p.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(TrainConfig, f))
     for f in ("lr", "weight_decay", "flat_frac", "p_feature", "p_target", "lam_floor", "lam_anneal_frac", "val_frac"):
@@ -347,7 +348,7 @@ def parse_args(argv):
     a = p.parse_args(argv)
     arch = dict(attention=a.attention, window=a.window, recency=a.recency, embed_dim=a.embed_dim,
                 abd_layers=a.abd_layers, aba_layers=a.aba_layers, heads=a.heads, dropout=a.dropout,
-                attn_dropout=a.dropout)
+                attn_dropout=a.attn_dropout)
     tc = TrainConfig(**{k: getattr(a, k) for k in TrainConfig.__dataclass_fields__})
     return tc, arch
 

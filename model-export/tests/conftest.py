@@ -1,0 +1,51 @@
+import os
+
+import pytest
+import torch
+
+from npt_export import fixtures
+from npt_export.export import export
+from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig, REGRESSION
+from npt_export.train import TrainConfig, train
+
+torch.set_num_threads(1)
+
+
+def tiny(attention=CAUSAL, recency=True, task=CLASSIFICATION, window=8, seed=0, n_cat=1) -> NPT:
+    """A small random model (2 numeric + n_cat categorical features), in eval mode."""
+    torch.manual_seed(seed)
+    cfg = NPTConfig(num_means=[1.0, -2.0], num_stds=[2.0, 0.5], cat_sizes=[5] * n_cat, task=task,
+                    n_classes=3, y_mean=3.0, y_std=2.0, attention=attention, window=window,
+                    recency=recency, embed_dim=8, abd_layers=2, aba_layers=2, heads=2)
+    return NPT(cfg).eval()
+
+
+def rows(model: NPT, *shape, p_unlabeled=0.3, seed=0):
+    """Random raw rows (with NaN features and unlabeled rows) for `model`."""
+    g = torch.Generator().manual_seed(seed)
+    cfg = model.cfg
+    num = torch.randn(*shape, cfg.n_num, generator=g) * 2
+    num[torch.rand(num.shape, generator=g) < 0.1] = float("nan")
+    cat = torch.randint(0, 5, (*shape, cfg.n_cat), generator=g)
+    y = torch.randint(0, 3, shape, generator=g).float()
+    y[torch.rand(shape, generator=g) < p_unlabeled] = float("nan")
+    return num, cat, y
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """Real exported models, trained a few steps on the fixtures' synthetic streams."""
+    root = tmp_path_factory.mktemp("models")
+    out = {}
+    for name, spec in fixtures.FIXTURES.items():
+        folder = os.path.join(root, name)
+        os.makedirs(folder)
+        data = os.path.join(folder, "data.csv")
+        fixtures.write_csv(data, spec["regression"], seed=0)
+        tc = TrainConfig(csv=data, target="target", key="key", out=folder, steps=4, batch=2,
+                         eval_every=2, queries=4)
+        arch = dict(attention=spec["attention"], window=8, recency=spec["recency"], embed_dim=8,
+                    abd_layers=2, aba_layers=1, heads=2)
+        export(train(tc, arch, quiet=True), folder)
+        out[name] = folder
+    return out
