@@ -25,6 +25,7 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
@@ -51,6 +52,7 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
     private transient NptMetrics metrics;
     private transient List<Buffered> buffer;
     private transient ScheduledFuture<?> flushTimer;
+    /** Keys this subtask has served, for the activeKeys gauge when there is no cache to count them. */
     private transient Set<String> keysSeen;
 
     /** A record waiting in the buffer, with when it arrived and, after inference, where its result is. */
@@ -93,9 +95,9 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         }
         histories = getPartitionedState(descriptor);
         buffer = new ArrayList<>(config.batchSize);
-        keysSeen = new HashSet<>();
+        keysSeen = cache == null ? new HashSet<>() : null;
         metrics = new NptMetrics(getMetricGroup(), model.version(), model.isClassification(),
-                () -> keysSeen.size(), () -> cache == null ? 0 : cache.bytes());
+                () -> cache != null ? cache.keys() : keysSeen.size(), () -> cache == null ? 0 : cache.bytes());
     }
 
     @Override
@@ -111,6 +113,13 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
                 flush();
             });
         }
+    }
+
+    /** Flushes first: a watermark must not overtake the buffered records it covers. */
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        flush();
+        super.processWatermark(mark);
     }
 
     @Override
@@ -175,7 +184,9 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
                 e.getValue().get(i).index = i;
             }
             batches.add(batch);
-            keysSeen.add(e.getKey());
+            if (keysSeen != null) {
+                keysSeen.add(e.getKey());
+            }
         }
         engine.score(batches);
         for (int i = 0; i < batches.size(); i++) {

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -209,6 +210,23 @@ class NptPredictOperatorTest {
             assertEquals(0, out.get(6).contextSize, "after the TTL the key starts afresh");
             List<Scored> fresh = NptFixtures.run(NptFixtures.config(CAUSAL_CLS, 0), List.of(NptFixtures.copy(query)));
             assertSame(fresh, out.subList(6, 7), 1e-6);
+        }
+    }
+
+    @Test
+    void aWatermarkNeverOvertakesBufferedRecords() throws Exception {
+        List<Row> rows = NptFixtures.goldenRows(CAUSAL_CLS).subList(0, 3);
+        NptOperatorConfig config = NptFixtures.config(CAUSAL_CLS, 0);
+        config.batchSize = 64;
+        try (KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> h = NptFixtures.harness(config)) {
+            h.open();
+            for (Row r : rows) {
+                h.processElement(r, r.eventTimeMs);
+            }
+            h.processWatermark(rows.get(2).eventTimeMs);
+            List<Object> out = new ArrayList<>(h.getOutput());
+            assertEquals(4, out.size(), "three predictions, then the watermark");
+            assertTrue(out.get(3) instanceof Watermark, "the watermark comes last: " + out);
         }
     }
 
