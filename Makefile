@@ -13,7 +13,7 @@ FIXTURES := $(ROOT)/build/fixtures
 export ORT_DISABLE_TELEMETRY := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test test-python test-java bench bench-quick venv proto fixtures jars clean
+.PHONY: demo test test-python test-java bench bench-quick bench-classpath venv proto fixtures jars clean
 
 venv: $(VENV)/.requirements
 $(VENV)/.requirements: model-export/requirements.txt
@@ -38,7 +38,31 @@ test-python: venv proto
 test-java: fixtures
 	$(MVN) install
 
-test: test-python test-java
+test: test-python test-java bench-quick
+
+# The bench runs in its own JVM on the bench module's classpath (MOA, a local Flink, ONNX Runtime).
+BENCH := $(ROOT)/build/bench
+BENCH_RUN = java -Xmx6g -Djava.io.tmpdir=$(BENCH)/tmp -cp "bench/target/classes:$$(cat $(BENCH)/classpath.txt)" \
+	io.nptstream.bench.Bench --python $(PY)
+
+bench-classpath: proto
+	$(MVN) -q -pl bench -am install -DskipTests
+	mkdir -p $(BENCH)/tmp
+	$(MVN) -q -pl bench dependency:build-classpath -Dmdep.outputFile=$(BENCH)/classpath.txt
+
+# This machine's float32 peak is timed on a 1024 x 1024 MatMul, for the roofline ratio.
+$(BENCH)/matmul.onnx: bench/matmul_onnx.py | venv
+	mkdir -p $(BENCH)
+	$(PY) $< $@ 1024
+
+# NPT against MOA's learners on Elec2 and drifting synthetic streams, then NPT's speed figures:
+# build/bench/results.md, results.json, accuracy-*.png (about 30 minutes on 2 cores, models cached).
+bench: bench-classpath $(BENCH)/matmul.onnx
+	nice -n 10 $(BENCH_RUN)
+
+# Smoke run on the tiny fixture model (about a minute): fails when a figure is missing or NaN.
+bench-quick: fixtures bench-classpath $(BENCH)/matmul.onnx
+	$(BENCH_RUN) --quick
 
 # One command: jars, a model, a real Kafka broker, the job on a local Flink, Elec2 through Kafka,
 # progress and final figures, then everything stopped (deploy/README.md; DEMO_ROWS=all for the whole stream).

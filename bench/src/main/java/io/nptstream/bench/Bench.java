@@ -1,0 +1,132 @@
+package io.nptstream.bench;
+
+import io.nptstream.flink.operator.NptOperatorConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * `make bench`: NPT (replayed through the Flink operator) and MOA's online learners on the same
+ * rows of each stream, then NPT's speed figures; results under build/bench/. Exits non-zero when
+ * a figure is missing or not a number, so `make bench-quick` can guard `make test`.
+ */
+public final class Bench {
+    private Bench() {}
+
+    public static void main(String[] args) throws Exception {
+        BenchConfig config = BenchConfig.fromArgs(args);
+        List<String> problems = run(config);
+        if (!problems.isEmpty()) {
+            System.err.println("bench FAILED:\n  " + String.join("\n  ", problems));
+            System.exit(1);
+        }
+        System.out.println("bench: all figures present; results in " + config.out);
+    }
+
+    /** Runs the bench and returns what is wrong with its figures (empty when all is well). */
+    public static List<String> run(BenchConfig c) throws Exception {
+        Files.createDirectories(c.out);
+        NptModels models = new NptModels(c.python, c.modelExport, c.out.resolve("training.log"));
+        List<BenchStream> streams = new ArrayList<>();
+        List<Path> streamModels = new ArrayList<>();
+        BenchStream speedStream;
+        Path speedModel;
+        if (c.quick) {
+            speedStream = stream("fixture-causal-cls", BenchConfig.FIXTURE.resolve("data.csv"), "key", "the CAUSAL test fixture's keyed stream");
+            speedModel = BenchConfig.FIXTURE;
+            streams.add(speedStream);
+            streamModels.add(speedModel);
+        } else {
+            speedStream = stream("electricity", c.electricity, null, "Elec2, NSW electricity prices");
+            Path elec = Files.isRegularFile(c.electricityModel.resolve("manifest.pb")) ? c.electricityModel
+                    : models.ensure(speedStream, c.out.resolve("models/electricity"), List.of());
+            streams.add(speedStream);
+            streamModels.add(elec);
+            for (BenchStream s : SyntheticStreams.write(c.out.resolve("streams"), c.syntheticRows)) {
+                streams.add(s);
+                streamModels.add(models.ensure(s, c.out.resolve("models/" + s.name()),
+                        List.of("--steps", Integer.toString(c.syntheticSteps))));
+            }
+            // Same architecture as the default model, served up to W = 1024; only its speed is used.
+            int maxWindow = c.windows[c.windows.length - 1];
+            speedModel = models.ensure(speedStream, c.out.resolve("models/speed-w" + maxWindow),
+                    List.of("--window", Integer.toString(maxWindow), "--steps", "5", "--eval-every", "5", "--batch", "2"));
+        }
+
+        List<Outcome> outcomes = new ArrayList<>();
+        for (int i = 0; i < streams.size(); i++) {
+            BenchStream s = streams.get(i);
+            System.out.printf(Locale.ROOT, "%s: %d rows, NPT model %s%n", s.name(), s.rows(), streamModels.get(i));
+            outcomes.add(print(NptRunner.run(s, streamModels.get(i), new NptOperatorConfig(),
+                    c.out.resolve("predictions/" + s.name() + ".csv"))));
+            CsvInstances data = CsvInstances.read(s);
+            for (String learner : MoaRunner.LEARNERS.keySet()) {
+                outcomes.add(print(MoaRunner.run(s, data, learner)));
+            }
+        }
+
+        SpeedSweep.Result speed = new SpeedSweep(speedStream, speedModel, c.out.resolve("speed"))
+                .run(c.windows, c.batchSizes, c.speedRows, c.fullRecomputeRows, c.rooflineWindow, c.matmulModel, c.peakThreads);
+        Report.write(outcomes, speed, c.out);
+        return check(streams, outcomes, speed, c);
+    }
+
+    private static BenchStream stream(String name, Path csv, String key, String description) throws IOException {
+        if (!Files.isRegularFile(csv)) {
+            throw new IllegalArgumentException("stream " + name + ": no file " + csv.toAbsolutePath()
+                    + (name.startsWith("fixture") ? "; run `make fixtures` first" : ""));
+        }
+        long rows;
+        try (var lines = Files.lines(csv)) {
+            rows = lines.skip(1).filter(l -> !l.isBlank()).count();
+        }
+        return new BenchStream(name, csv, key, rows, description);
+    }
+
+    private static Outcome print(Outcome o) {
+        System.out.printf(Locale.ROOT, "  %-9s accuracy %.4f  %.0f records/s%n", o.learner(), o.accuracy(), o.recordsPerSecond());
+        return o;
+    }
+
+    static List<String> check(List<BenchStream> streams, List<Outcome> outcomes, SpeedSweep.Result speed, BenchConfig c)
+            throws IOException {
+        List<String> problems = new ArrayList<>();
+        List<String> learners = new ArrayList<>(List.of("NPT"));
+        learners.addAll(MoaRunner.LEARNERS.keySet());
+        String md = Files.readString(c.out.resolve("results.md"));
+        for (BenchStream s : streams) {
+            for (String l : learners) {
+                Outcome o = outcomes.stream().filter(x -> x.stream().equals(s.name()) && x.learner().equals(l)).findFirst().orElse(null);
+                if (o == null || !md.contains("| " + s.name() + " | " + l + " |")) {
+                    problems.add(s.name() + " / " + l + ": no row in results.md");
+                } else if (!(o.accuracy() >= 0 && o.accuracy() <= 1) || !(o.recordsPerSecond() > 0)
+                        || o.scored() != s.rows() - s.trainRows()) {
+                    problems.add(String.format(Locale.ROOT, "%s / %s: accuracy %s, %s records/s, %d of %d rows scored",
+                            s.name(), l, o.accuracy(), o.recordsPerSecond(), o.scored(), s.rows() - s.trainRows()));
+                }
+            }
+        }
+        for (SpeedSweep.Point p : speed.points()) {
+            if (!(p.recordsPerSecond() > 0) || !(p.p50LatencyUs() > 0)) {
+                problems.add("speed point " + p + " has no throughput or latency");
+            }
+        }
+        for (int w : c.windows) {
+            if (!(speed.speedup(w) > 0)) {
+                problems.add("no cached vs FULL_RECOMPUTE speedup at W=" + w);
+            }
+        }
+        if (!(speed.rooflineShare() > 0)) {
+            problems.add("no roofline ratio (peak " + speed.peakGflops() + " GFLOP/s)");
+        }
+        for (String png : streams.stream().map(s -> "accuracy-" + s.name() + ".png").toList()) {
+            if (!Files.isRegularFile(c.out.resolve(png))) {
+                problems.add("missing plot " + png);
+            }
+        }
+        return problems;
+    }
+}

@@ -1,0 +1,56 @@
+package io.nptstream.bench;
+
+import java.nio.file.Path;
+
+/** What `make bench` (full) and `make bench-quick` run; paths relative to the repository root. */
+public final class BenchConfig {
+    public boolean quick;
+    public Path out = Path.of("build/bench");
+    public String python = System.getProperty("user.home") + "/.cache/npt-stream/venv/bin/python";
+    public Path modelExport = Path.of("model-export");
+    public Path matmulModel = Path.of("build/bench/matmul.onnx");
+    public Path electricity = Path.of("../shared/data/streams/electricity.csv");
+    /** The default electricity model of `make model`; trained here when it is missing. */
+    public Path electricityModel = Path.of("build/models/elec");
+    /** Rows of each synthetic stream. */
+    public long syntheticRows = 20_000;
+    /** Training steps of the synthetic streams' models (electricity's uses the trainer's default). */
+    public int syntheticSteps = 400;
+    public int[] windows = {64, 256, 1024};
+    public int[] batchSizes = {1, 16, 64, 256};
+    public long speedRows = 20_000;
+    public long fullRecomputeRows = 200;
+    public int rooflineWindow = 256;
+    /** Threads of the peak MatMul: the machine's cores. */
+    public int peakThreads = Runtime.getRuntime().availableProcessors();
+
+    /** The smoke run: the tiny CAUSAL fixture model on its own keyed stream, one W. */
+    public static BenchConfig quick() {
+        BenchConfig c = new BenchConfig();
+        c.quick = true;
+        c.out = Path.of("build/bench/quick");
+        c.windows = new int[] {16};
+        c.batchSizes = new int[] {1, 16};
+        c.speedRows = 600;
+        c.fullRecomputeRows = 100;
+        c.rooflineWindow = 16;
+        return c;
+    }
+
+    public static final Path FIXTURE = Path.of("build/fixtures/causal-cls");
+
+    public static BenchConfig fromArgs(String[] args) {
+        BenchConfig c = new BenchConfig();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> c = quick();
+                case "--python" -> c.python = args[++i];
+                case "--synthetic-rows" -> c.syntheticRows = Long.parseLong(args[++i]);
+                case "--synthetic-steps" -> c.syntheticSteps = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument '" + args[i]
+                        + "'; use --quick, --python PATH, --synthetic-rows N, --synthetic-steps N");
+            }
+        }
+        return c;
+    }
+}

@@ -1,0 +1,17 @@
+package io.nptstream.bench;
+
+import java.nio.file.Path;
+
+/**
+ * One stream of the benchmark: a CSV with a header, the target column {@value #TARGET}, and an
+ * optional key column. Rows [0, trainRows) train NPT and warm the MOA learners; the rest is scored.
+ */
+public record BenchStream(String name, Path csv, String keyColumn, long rows, String description) {
+    public static final String TARGET = "target";
+    /** NPT trains on this leading share of the rows; everyone is scored on the rest. */
+    public static final double TRAIN_SHARE = 0.2;
+
+    public long trainRows() {
+        return (long) Math.floor(rows * TRAIN_SHARE);
+    }
+}
