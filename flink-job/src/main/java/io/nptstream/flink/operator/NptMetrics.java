@@ -25,7 +25,8 @@ final class NptMetrics {
     private volatile long correct;
     private volatile double squaredError;
 
-    NptMetrics(MetricGroup group, String modelVersion, boolean classification, LongSupplier activeKeys, LongSupplier cacheBytes) {
+    NptMetrics(MetricGroup group, String modelVersion, boolean classification, LongSupplier activeKeys, LongSupplier cacheBytes,
+               LongSupplier cacheRebuilds, LongSupplier inferenceCalls) {
         this.classification = classification;
         recordsIn = group.counter("recordsIn");
         predictionsOut = group.counter("predictionsOut");
@@ -35,6 +36,9 @@ final class NptMetrics {
         group.gauge("activeKeys", (Gauge<Long>) activeKeys::getAsLong);
         group.gauge("cacheBytes", (Gauge<Long>) cacheBytes::getAsLong);
         group.gauge("modelVersion", (Gauge<String>) () -> modelVersion);
+        // Cache entries built from raw history: cold keys, evictions, restores, max-age drops.
+        group.gauge("cacheRebuilds", (Gauge<Long>) cacheRebuilds::getAsLong);
+        group.gauge("inferenceCalls", (Gauge<Long>) inferenceCalls::getAsLong);
         if (classification) {
             group.gauge("prequentialAccuracy", (Gauge<Double>) () -> scored == 0 ? Double.NaN : (double) correct / scored);
         } else {

@@ -97,7 +97,8 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         buffer = new ArrayList<>(config.batchSize);
         keysSeen = cache == null ? new HashSet<>() : null;
         metrics = new NptMetrics(getMetricGroup(), model.version(), model.isClassification(),
-                () -> cache != null ? cache.keys() : keysSeen.size(), () -> cache == null ? 0 : cache.bytes());
+                () -> cache != null ? cache.keys() : keysSeen.size(), () -> cache == null ? 0 : cache.bytes(),
+                () -> cache == null ? 0 : cache.rebuilds(), engine::calls);
     }
 
     @Override
