@@ -3,6 +3,9 @@ package io.nptstream.flink.model;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.nptstream.flink.core.Row;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -85,7 +88,7 @@ public abstract class InferenceEngine {
     }
 
     /** Copies one prediction out of the output buffers. */
-    protected final float[] prediction(java.nio.FloatBuffer probsOrMean, java.nio.FloatBuffer std, int index) {
+    protected final float[] prediction(FloatBuffer probsOrMean, FloatBuffer std, int index) {
         if (model.isClassification()) {
             int c = model.numClasses();
             float[] p = new float[c];
@@ -96,7 +99,7 @@ public abstract class InferenceEngine {
     }
 
     /** Writes a row's features into [.., Fn] / [.., Fc] buffers at row index {@code at}. */
-    protected final void putFeatures(Row row, java.nio.FloatBuffer num, java.nio.LongBuffer cat, int at) {
+    protected final void putFeatures(Row row, FloatBuffer num, LongBuffer cat, int at) {
         if (num != null) {
             num.put(at * model.numNumeric(), row.num, 0, model.numNumeric());
         }
@@ -105,7 +108,7 @@ public abstract class InferenceEngine {
         }
     }
 
-    protected static void setTrue(java.nio.ByteBuffer bools, int index) {
+    protected static void setTrue(ByteBuffer bools, int index) {
         bools.put(index, (byte) 1);
     }
 }

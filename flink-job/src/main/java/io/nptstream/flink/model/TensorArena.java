@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -35,8 +36,7 @@ final class TensorArena {
     }
 
     LongBuffer longInput(String name, long... shape) {
-        ByteBuffer b = slab(inputs, name, OnnxJavaType.INT64, shape, Long.BYTES);
-        return b.asLongBuffer();
+        return slab(inputs, name, OnnxJavaType.INT64, shape, Long.BYTES).asLongBuffer();
     }
 
     /** A bool input, all false: one byte per element. */
@@ -91,7 +91,7 @@ final class TensorArena {
         }
         long bytes = elements * elementBytes;
         if (bytes > Integer.MAX_VALUE - 64) {
-            throw new IllegalStateException("tensor " + name + " of shape " + java.util.Arrays.toString(shape)
+            throw new IllegalStateException("tensor " + name + " of shape " + Arrays.toString(shape)
                     + " is over 2 GB; lower batchSize or the window");
         }
         ByteBuffer slab = slabs.get(name);

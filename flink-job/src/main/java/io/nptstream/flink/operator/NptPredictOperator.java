@@ -57,13 +57,17 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
 
     /** A record waiting in the buffer, with when it arrived and, after inference, where its result is. */
     private static final class Buffered {
-        final StreamRecord<Row> record;
+        final Row row;
+        /** The input's timestamp, kept on the output; Long.MIN_VALUE = none. */
+        final long timestamp;
         final long arrivalNanos;
         KeyBatch batch;
         int index;
 
+        // The StreamRecord itself is not kept: with object reuse, upstream may recycle it.
         Buffered(StreamRecord<Row> record, long arrivalNanos) {
-            this.record = record;
+            this.row = record.getValue();
+            this.timestamp = record.hasTimestamp() ? record.getTimestamp() : Long.MIN_VALUE;
             this.arrivalNanos = arrivalNanos;
         }
     }
@@ -162,7 +166,7 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         }
         Map<String, List<Buffered>> byKey = new LinkedHashMap<>();
         for (Buffered b : buffer) {
-            byKey.computeIfAbsent(b.record.getValue().key, k -> new ArrayList<>()).add(b);
+            byKey.computeIfAbsent(b.row.key, k -> new ArrayList<>()).add(b);
         }
         List<KeyBatch> batches = new ArrayList<>(byKey.size());
         // What each key's state held before, to write back only the histories that changed.
@@ -177,7 +181,7 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
             sizeBefore[batches.size()] = history.size();
             List<Row> rows = new ArrayList<>(e.getValue().size());
             for (Buffered b : e.getValue()) {
-                rows.add(b.record.getValue());
+                rows.add(b.row);
             }
             KeyBatch batch = new KeyBatch(e.getKey(), history, rows);
             for (int i = 0; i < rows.size(); i++) {
@@ -219,7 +223,7 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
     }
 
     private void emit(Buffered b) {
-        Row row = b.record.getValue();
+        Row row = b.row;
         float[] prediction = b.batch.predictions[b.index];
         Scored s = new Scored();
         s.key = row.key;
@@ -242,6 +246,6 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         s.latencyUs = (System.nanoTime() - b.arrivalNanos) / 1000;
         metrics.inferenceLatencyUs.update(s.latencyUs);
         metrics.predictionsOut.inc();
-        output.collect(b.record.hasTimestamp() ? new StreamRecord<>(s, b.record.getTimestamp()) : new StreamRecord<>(s));
+        output.collect(b.timestamp == Long.MIN_VALUE ? new StreamRecord<>(s) : new StreamRecord<>(s, b.timestamp));
     }
 }
