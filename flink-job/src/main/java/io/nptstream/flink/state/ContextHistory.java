@@ -8,16 +8,20 @@ import java.util.Arrays;
  * One key's raw labeled rows, newest last, in a ring of primitive arrays: the keyed state of the
  * NPT operator. It keeps {@code history_layers * W} rows, enough to rebuild the key/value cache
  * exactly (proto/README.md), and counts every row ever appended so that a cache entry can tell
- * whether it still matches.
+ * whether it still matches. The arrays grow with the rows held, so a key with few rows stays small.
  */
 public final class ContextHistory {
+    private static final int FIRST_SLOTS = 4;
+
     private final int capacity;
     private final int numNumeric;
     private final int numCategorical;
-    private final float[] num;
-    private final long[] cat;
-    private final float[] label;
-    private final long[] eventTime;
+    /** Allocated rows: grows by doubling up to the capacity. */
+    private int slots;
+    private float[] num;
+    private long[] cat;
+    private float[] label;
+    private long[] eventTime;
     /** Slot of the oldest row. */
     private int head;
     private int size;
@@ -25,16 +29,17 @@ public final class ContextHistory {
     private long appended;
 
     public ContextHistory(int capacity, int numNumeric, int numCategorical) {
+        this(capacity, numNumeric, numCategorical, Math.min(capacity, FIRST_SLOTS));
+    }
+
+    private ContextHistory(int capacity, int numNumeric, int numCategorical, int slots) {
         if (capacity < 1) {
             throw new IllegalArgumentException("history capacity must be >= 1, got " + capacity);
         }
         this.capacity = capacity;
         this.numNumeric = numNumeric;
         this.numCategorical = numCategorical;
-        this.num = new float[capacity * numNumeric];
-        this.cat = new long[capacity * numCategorical];
-        this.label = new float[capacity];
-        this.eventTime = new long[capacity];
+        allocate(Math.max(1, slots));
     }
 
     public int capacity() {
@@ -59,13 +64,16 @@ public final class ContextHistory {
 
     /** Adds a labeled row as the newest, dropping the oldest when full. */
     public void append(float[] rowNum, long[] rowCat, float rowLabel, long rowEventTime) {
+        if (size == slots && slots < capacity) {
+            grow(Math.min(capacity, 2 * slots));
+        }
         int slot;
-        if (size < capacity) {
-            slot = (head + size) % capacity;
+        if (size < slots) {
+            slot = (head + size) % slots;
             size++;
         } else {
             slot = head;
-            head = (head + 1) % capacity;
+            head = (head + 1) % slots;
         }
         if (numNumeric > 0) {
             System.arraycopy(rowNum, 0, num, slot * numNumeric, numNumeric);
@@ -117,35 +125,26 @@ public final class ContextHistory {
 
     /** The same rows in a ring of another capacity (the window changed between runs): keeps the newest. */
     public ContextHistory withCapacity(int newCapacity) {
-        ContextHistory resized = new ContextHistory(newCapacity, numNumeric, numCategorical);
-        float[] rowNum = new float[numNumeric];
-        long[] rowCat = new long[numCategorical];
-        for (int i = Math.max(0, size - newCapacity); i < size; i++) {
-            int s = slot(i);
-            System.arraycopy(num, s * numNumeric, rowNum, 0, numNumeric);
-            System.arraycopy(cat, s * numCategorical, rowCat, 0, numCategorical);
-            resized.append(rowNum, rowCat, label[s], eventTime[s]);
-        }
+        int keep = Math.min(size, newCapacity);
+        ContextHistory resized = new ContextHistory(newCapacity, numNumeric, numCategorical, keep);
+        copyRows(size - keep, keep, resized);
+        resized.size = keep;
         resized.appended = appended;
         return resized;
     }
 
     public ContextHistory copy() {
-        ContextHistory c = new ContextHistory(capacity, numNumeric, numCategorical);
-        System.arraycopy(num, 0, c.num, 0, num.length);
-        System.arraycopy(cat, 0, c.cat, 0, cat.length);
-        System.arraycopy(label, 0, c.label, 0, label.length);
-        System.arraycopy(eventTime, 0, c.eventTime, 0, eventTime.length);
-        c.head = head;
+        ContextHistory c = new ContextHistory(capacity, numNumeric, numCategorical, size);
+        copyRows(0, size, c);
         c.size = size;
         c.appended = appended;
         return c;
     }
 
-    /** Rebuilds a history from its serialized parts: rows oldest first, starting at slot 0. */
+    /** Rebuilds a history from its serialized parts: {@code size} rows, oldest first. */
     static ContextHistory restore(int capacity, int numNumeric, int numCategorical, int size, long appended,
                                   float[] num, long[] cat, float[] label, long[] eventTime) {
-        ContextHistory h = new ContextHistory(capacity, numNumeric, numCategorical);
+        ContextHistory h = new ContextHistory(capacity, numNumeric, numCategorical, size);
         System.arraycopy(num, 0, h.num, 0, size * numNumeric);
         System.arraycopy(cat, 0, h.cat, 0, size * numCategorical);
         System.arraycopy(label, 0, h.label, 0, size);
@@ -155,17 +154,48 @@ public final class ContextHistory {
         return h;
     }
 
-    /** Physical slot of the {@code i}-th row, oldest first. */
-    int slot(int i) {
-        return (head + i) % capacity;
-    }
-
     float numeric(int i, int feature) {
         return num[slot(i) * numNumeric + feature];
     }
 
     long categorical(int i, int feature) {
         return cat[slot(i) * numCategorical + feature];
+    }
+
+    /** Physical slot of the {@code i}-th row, oldest first. */
+    private int slot(int i) {
+        return (head + i) % slots;
+    }
+
+    private void allocate(int n) {
+        slots = n;
+        num = new float[n * numNumeric];
+        cat = new long[n * numCategorical];
+        label = new float[n];
+        eventTime = new long[n];
+    }
+
+    /** Unrolls the ring into {@code n} slots, oldest row at slot 0. */
+    private void grow(int n) {
+        ContextHistory bigger = new ContextHistory(capacity, numNumeric, numCategorical, n);
+        copyRows(0, size, bigger);
+        slots = n;
+        num = bigger.num;
+        cat = bigger.cat;
+        label = bigger.label;
+        eventTime = bigger.eventTime;
+        head = 0;
+    }
+
+    /** Copies rows {@code [from, from + n)}, oldest first, to slots 0.. of {@code dst}. */
+    private void copyRows(int from, int n, ContextHistory dst) {
+        for (int j = 0; j < n; j++) {
+            int s = slot(from + j);
+            System.arraycopy(num, s * numNumeric, dst.num, j * numNumeric, numNumeric);
+            System.arraycopy(cat, s * numCategorical, dst.cat, j * numCategorical, numCategorical);
+            dst.label[j] = label[s];
+            dst.eventTime[j] = eventTime[s];
+        }
     }
 
     private void moveRow(int from, int to) {

@@ -79,10 +79,14 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
         int numCategorical = in.readInt();
         int size = in.readInt();
         long appended = in.readLong();
-        float[] num = new float[capacity * numNumeric];
-        long[] cat = new long[capacity * numCategorical];
-        float[] label = new float[capacity];
-        long[] eventTime = new long[capacity];
+        if (capacity < 1 || numNumeric < 0 || numCategorical < 0 || size < 0 || size > capacity) {
+            throw new IOException("corrupt context history state: capacity " + capacity + ", size " + size
+                    + ", features " + numNumeric + "/" + numCategorical);
+        }
+        float[] num = new float[size * numNumeric];
+        long[] cat = new long[size * numCategorical];
+        float[] label = new float[size];
+        long[] eventTime = new long[size];
         for (int i = 0; i < size; i++) {
             for (int f = 0; f < numNumeric; f++) {
                 num[i * numNumeric + f] = in.readFloat();

@@ -24,6 +24,28 @@ class ContextHistoryTest {
     }
 
     @Test
+    void growsWithItsRowsAndWrapsAtItsCapacity() throws Exception {
+        ContextHistory h = filled(10, 25);
+        assertEquals(10, h.size());
+        for (int i = 0; i < 10; i++) {
+            assertEquals(15f + i, h.label(i));
+            assertEquals(15f + i, h.numeric(i, 0));
+        }
+        h.dropOlderThan(2000);
+        assertEquals(5, h.size());
+        assertEquals(20f, h.label(0));
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        ContextHistorySerializer.INSTANCE.serialize(h, out);
+        ContextHistory back = ContextHistorySerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        for (int i = 25; i < 40; i++) {
+            h.append(new float[] {i, i}, new long[] {10L * i}, i, 100L * i);
+            back.append(new float[] {i, i}, new long[] {10L * i}, i, 100L * i);
+        }
+        assertEquals(h, back);
+        assertEquals(30f, back.label(0));
+    }
+
+    @Test
     void dropsRowsOlderThanAnEventTimeAndKeepsTheOrder() {
         ContextHistory h = filled(4, 6);       // rows 2..5, event times 200..500
         assertEquals(2, h.dropOlderThan(400));
