@@ -107,6 +107,7 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
 
     @Override
     public void processElement(StreamRecord<Row> element) throws Exception {
+        checkLayout(element.getValue());
         buffer.add(new Buffered(element, System.nanoTime()));
         metrics.recordsIn.inc();
         if (buffer.size() >= config.batchSize || config.batchDelayMs == 0) {
@@ -220,6 +221,17 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
                     + model.numNumeric() + " and " + model.numCategorical() + "; start this model without the old state");
         }
         return history.capacity() == capacity ? history : history.withCapacity(capacity);
+    }
+
+    /** Rows come from the job's validation against this model's manifest; anything else is a bug upstream, not bad input. */
+    private void checkLayout(Row row) {
+        int numeric = row.num == null ? 0 : row.num.length;
+        int categorical = row.cat == null ? 0 : row.cat.length;
+        if (numeric != model.numNumeric() || categorical != model.numCategorical()) {
+            throw new IllegalArgumentException("row '" + row.id + "' of key '" + row.key + "' has " + numeric + " numeric and "
+                    + categorical + " categorical values, model " + model.version() + " takes " + model.numNumeric() + " and "
+                    + model.numCategorical() + "; build rows with RecordValidator over this model's manifest");
+        }
     }
 
     private void emit(Buffered b) {
