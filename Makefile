@@ -13,7 +13,7 @@ FIXTURES := $(ROOT)/build/fixtures
 export ORT_DISABLE_TELEMETRY := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test test-python test-java bench bench-quick bench-classpath venv proto fixtures jars clean
+.PHONY: demo test test-python test-java test-e2e bench bench-quick bench-classpath venv proto fixtures jars clean
 
 venv: $(VENV)/.requirements
 $(VENV)/.requirements: model-export/requirements.txt
@@ -38,7 +38,12 @@ test-python: venv proto
 test-java: fixtures
 	$(MVN) install
 
-test: test-python test-java bench-quick
+# Across modules: the Java job's replay mode against the Python reference, on the fixtures.
+test-e2e: fixtures
+	$(MVN) -q -pl flink-job dependency:build-classpath -Dmdep.outputFile=$(ROOT)/build/flink-job.classpath
+	PYTHONPATH=$(PYPATH) $(PY) -m pytest -q tests
+
+test: test-python test-java test-e2e bench-quick
 
 # The bench runs in its own JVM on the bench module's classpath (MOA, a local Flink, ONNX Runtime).
 BENCH := $(ROOT)/build/bench
