@@ -1,0 +1,46 @@
+package io.nptstream.bench;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MoaRunnerTest {
+    @TempDir
+    Path dir;
+
+    /** Labels 0,0,0,0,0,1,1,1,1,1 with the first 2 rows warm-up: NoChange misses only the switch. */
+    @Test
+    void noChangeIsTestedBeforeItTrainsAndOnlyAfterTheWarmUp() throws Exception {
+        StringBuilder csv = new StringBuilder("key,x,color,target\n");
+        for (int i = 0; i < 10; i++) {
+            csv.append("k").append(i % 2).append(',').append(i / 10.0).append(',').append(i % 3 == 0 ? "red" : "blue")
+                    .append(',').append(i < 5 ? 0 : 1).append('\n');
+        }
+        Path file = dir.resolve("s.csv");
+        Files.writeString(file, csv);
+        BenchStream stream = new BenchStream("s", file, "key", 10, "");
+        CsvInstances data = CsvInstances.read(stream);
+
+        assertEquals(3, data.header().numAttributes(), "key dropped: x, color, target");
+        assertEquals(2, data.header().attribute(1).numValues(), "color is nominal");
+        assertEquals(2, data.header().classIndex());
+
+        Outcome o = MoaRunner.run(stream, data, "NoChange");
+        assertEquals(8, o.scored());
+        assertEquals(7 / 8.0, o.accuracy(), 1e-12);
+    }
+
+    @Test
+    void windowedAccuracyKeepsATrailingPartialWindow() {
+        boolean[] correct = new boolean[Outcome.WINDOW + 4];
+        for (int i = 0; i < Outcome.WINDOW; i += 2) {
+            correct[i] = true;
+        }
+        correct[Outcome.WINDOW] = true;
+        assertArrayEquals(new double[] {0.5, 0.25}, Outcome.windowed(correct), 1e-12);
+    }
+}
