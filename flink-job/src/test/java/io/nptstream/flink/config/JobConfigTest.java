@@ -67,6 +67,22 @@ class JobConfigTest {
     }
 
     @Test
+    void windowAboveTheModelsMaximum() {
+        String model = io.nptstream.flink.job.Fixtures.model("causal-cls").toString();
+        List<String> lines = problems("--model.dir", model, "--window", "100000");
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).startsWith("window=100000 is above the model's maximum of 16"), lines.get(0));
+    }
+
+    @Test
+    void aFixtureModelWithDefaultsIsValid() throws ConfigException {
+        JobConfig c = JobConfig.fromArgs(new String[] {"--model.dir", io.nptstream.flink.job.Fixtures.model("causal-cls").toString()});
+        assertEquals(3, c.manifest.getTarget().getClassesCount());
+        assertEquals(10_000, c.checkpointIntervalMs);
+        assertEquals(JobConfig.Delivery.AT_LEAST_ONCE, c.delivery);
+    }
+
+    @Test
     void malformedCommandLine() {
         assertTrue(problems("--window").get(0).contains("--window has no value"));
         assertTrue(problems("window", "3").get(0).contains("unexpected argument 'window'"));

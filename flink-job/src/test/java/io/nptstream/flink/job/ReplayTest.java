@@ -1,0 +1,64 @@
+package io.nptstream.flink.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReplayTest {
+    @TempDir
+    Path tmp;
+
+    private static long dataRows(Path csv) throws Exception {
+        return Files.readAllLines(csv).stream().skip(1).filter(l -> !l.isBlank()).count();
+    }
+
+    @Test
+    void classificationReplayScoresEveryRowFromScoreFrom() throws Exception {
+        Path model = Fixtures.model("causal-cls");
+        Path out = tmp.resolve("predictions.csv");
+        ReplayOptions o = ReplayOptions.fromArgs(new String[] {
+            "--csv", model.resolve("data.csv").toString(), "--key-column", "key", "--score-from", "100",
+            "--out", out.toString(), "--model.dir", model.toString(), "--batch.size", "16"});
+        ReplayResult r = Replay.run(o);
+        System.out.println(r.summary());
+
+        long rows = dataRows(model.resolve("data.csv"));
+        assertEquals(rows, r.records());
+        assertEquals(0, r.deadLetters());
+        assertEquals(rows - 100, r.scored());
+        assertTrue(r.accuracy() >= 0 && r.accuracy() <= 1, "accuracy " + r.accuracy());
+        assertTrue(Double.isNaN(r.rmse()));
+        assertTrue(r.recordsPerSecond() > 0);
+        assertTrue(r.p50LatencyUs() <= r.p99LatencyUs());
+
+        List<String> lines = Files.readAllLines(out);
+        assertEquals("key,id,row,label,predicted,probabilities,context_size,latency_us", lines.get(0));
+        assertEquals(rows - 100, lines.size() - 1, "one line per scored row");
+        String[] first = lines.get(1).split(",");
+        assertEquals("100", first[2]);
+        assertEquals(3, first[5].split(";").length, "a probability per class");
+    }
+
+    @Test
+    void rowRangeAndRegression() throws Exception {
+        Path model = Fixtures.model("causal-reg");
+        Path out = tmp.resolve("reg.csv");
+        ReplayResult r = Replay.run(ReplayOptions.fromArgs(new String[] {
+            "--csv", model.resolve("data.csv").toString(), "--key-column", "key", "--rows", "50:250",
+            "--score-from", "80", "--out", out.toString(), "--model.dir", model.toString()}));
+        System.out.println(r.summary());
+        assertEquals(200, r.records());
+        assertEquals(170, r.scored());
+        assertTrue(r.rmse() >= 0, "rmse " + r.rmse());
+        assertTrue(Double.isNaN(r.accuracy()));
+        List<String> lines = Files.readAllLines(out);
+        assertEquals(171, lines.size());
+        assertEquals("80", lines.get(1).split(",")[2]);
+        assertEquals("249", lines.get(170).split(",")[2]);
+    }
+}
