@@ -65,10 +65,12 @@ class KeyedReference:
 
 
 @torch.no_grad()
-def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int = 512, device="cpu"):
+def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int = 512, device="cpu",
+                  select=None):
     """Prequential outputs for the rows of ONE key in arrival order: row i is predicted from the
-    `window` labeled rows before it. Returns the graph's outputs, each [N, ...], on the CPU.
-    CAUSAL uses the cached STEP path in chunks of `chunk` rows."""
+    `window` labeled rows before it. Returns the graph's outputs, each [N, ...] (or for the rows
+    `select` only), on the CPU. CAUSAL uses the cached STEP path in chunks of `chunk` rows;
+    BIDIRECTIONAL recomputes each selected row's context (O(W^2) per row)."""
     cfg = model.cfg
     W = window or cfg.window
     model.eval()
@@ -92,8 +94,9 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
     else:
         lab_idx = (~torch.isnan(y)).nonzero()[:, 0]
         c = torch.searchsorted(lab_idx, torch.arange(N))          # labeled rows before each row
-        for s in range(0, N, chunk):
-            rows = torch.arange(s, min(N, s + chunk))
+        wanted = torch.arange(N) if select is None else torch.as_tensor(select)
+        for s in range(0, len(wanted), chunk):
+            rows = wanted[s:s + chunk]
             B = len(rows)
             pos = c[rows][:, None] - W + torch.arange(W)[None]       # right-aligned window
             valid = pos >= 0
@@ -103,4 +106,7 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
             _, hQ, _ = model.full(ctx[0], ctx[1], ctx[2], valid.to(device), q[0], q[1],
                                   torch.ones(B, 1, dtype=torch.bool, device=device))
             outs.append(tuple(o[:, 0].cpu() for o in model.predict(hQ)))
-    return tuple(torch.cat(parts) for parts in zip(*outs))
+    outs = tuple(torch.cat(parts) for parts in zip(*outs))
+    if cfg.attention == CAUSAL and select is not None:
+        outs = tuple(o[torch.as_tensor(select)] for o in outs)
+    return outs

@@ -36,7 +36,7 @@ class TrainConfig:
     device: str = "cpu"
     bf16: bool = False
     seed: int = 0
-    steps: int = 600
+    steps: int = 300
     batch: int = 4                 # sequences (CAUSAL) or sets (BIDIRECTIONAL) per step
     seq_mult: int = 2              # CAUSAL: rows per sequence = seq_mult * window
     queries: int = 32              # BIDIRECTIONAL: queries per set

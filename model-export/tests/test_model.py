@@ -180,3 +180,13 @@ def test_context_size_counts_the_window():
     y[0, 2] = float("nan")
     ctx = step(m, num, cat, y)[3]
     assert ctx.mask_q[0].sum(-1).tolist() == [0, 1, 2, 2, 3, 4, 4, 4]
+
+
+def test_bidirectional_evaluation_equals_the_keyed_reference():
+    m = tiny(BIDIRECTIONAL, window=5)
+    num, cat, y = rows(m, 1, 20, p_unlabeled=0.3, seed=3)
+    ref = KeyedReference(m)
+    want = torch.stack([ref.process("k", num[0, i], cat[0, i], float(y[0, i])).outputs[0] for i in range(20)])
+    assert (evaluate_rows(m, num[0], cat[0], y[0], chunk=6)[0] - want).abs().max() < ATOL
+    some = torch.tensor([0, 7, 19])
+    assert (evaluate_rows(m, num[0], cat[0], y[0], select=some)[0] - want[some]).abs().max() < ATOL
