@@ -63,7 +63,12 @@ public final class Demo {
         }
         // Rows the model was trained on would flatter it: by default the demo starts after them.
         long first = from != null ? Long.parseLong(from) : config.manifest.getTraining().getRowEnd();
-        System.exit(new Demo().run(config, Path.of(csv), first, limit, rate) ? 0 : 1);
+        try {
+            System.exit(new Demo().run(config, Path.of(csv), first, limit, rate) ? 0 : 1);
+        } catch (IllegalArgumentException e) {
+            System.err.println("demo: " + e.getMessage());
+            System.exit(2);
+        }
     }
 
     private static String take(List<String> args, String name, String defaultValue) {

@@ -35,7 +35,14 @@ public final class NptStreamJob {
             return;
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
-        build(env, config);
+        try {
+            build(env, config);
+        } catch (IllegalArgumentException e) {
+            // The operator's startup checks (model, graph, device): one line, no stack trace.
+            System.err.println("npt-stream: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         env.execute("npt-stream");
     }
 

@@ -44,7 +44,12 @@ public final class Replay {
             System.exit(2);
             return;
         }
-        System.out.println(run(options).summary());
+        try {
+            System.out.println(run(options).summary());
+        } catch (IllegalArgumentException e) {
+            System.err.println("replay: " + e.getMessage());
+            System.exit(2);
+        }
     }
 
     public static ReplayResult run(ReplayOptions o) throws Exception {
