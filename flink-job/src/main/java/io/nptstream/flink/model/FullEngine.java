@@ -23,8 +23,8 @@ public final class FullEngine extends InferenceEngine {
     }
 
     @Override
-    protected boolean oneRowPerKeyAndCall() {
-        return true;
+    protected int rowsPerKeyAndCall(List<KeyBatch> batches) {
+        return 1;
     }
 
     @Override

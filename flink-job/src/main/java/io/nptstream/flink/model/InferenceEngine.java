@@ -14,8 +14,9 @@ import java.util.List;
  * key's labeled rows from before it (the last W), never its own label, never other keys; then
  * the labeled rows join their key's history.
  *
- * <p>A flush goes in rounds when rows of one key must not share a call: with a maximum context
- * age (the context shrinks per row), or always for a FULL graph (its queries don't see each other).
+ * <p>A flush goes in rounds when rows of one key must not, or had better not, share a call: with
+ * a maximum context age (the context shrinks per row), always for a FULL graph (its queries don't
+ * see each other), and for a STEP graph when a few busy keys would pad every other key's rows.
  */
 public abstract class InferenceEngine {
     protected final ModelBundle model;
@@ -45,23 +46,16 @@ public abstract class InferenceEngine {
 
     /** Predicts every row of {@code batches} and appends their labeled rows to the histories. */
     public final void score(List<KeyBatch> batches) throws OrtException {
-        if (maxAgeMs == 0 && !oneRowPerKeyAndCall()) {
-            List<Slice> all = new ArrayList<>(batches.size());
+        int perCall = maxAgeMs > 0 ? 1 : rowsPerKeyAndCall(batches);
+        int longest = batches.stream().mapToInt(b -> b.rows.size()).max().orElse(0);
+        for (int from = 0; from < longest; from += perCall) {
+            List<Slice> round = new ArrayList<>(batches.size());
             for (KeyBatch b : batches) {
-                all.add(new Slice(b, 0, b.rows.size()));
-            }
-            scoreSlices(all);
-            return;
-        }
-        int rounds = batches.stream().mapToInt(b -> b.rows.size()).max().orElse(0);
-        for (int r = 0; r < rounds; r++) {
-            List<Slice> round = new ArrayList<>();
-            for (KeyBatch b : batches) {
-                if (r < b.rows.size()) {
-                    if (maxAgeMs > 0 && b.history.dropOlderThan(b.rows.get(r).eventTimeMs - maxAgeMs) > 0) {
+                if (from < b.rows.size()) {
+                    if (maxAgeMs > 0 && b.history.dropOlderThan(b.rows.get(from).eventTimeMs - maxAgeMs) > 0) {
                         onRowsDropped(b.key);
                     }
-                    round.add(new Slice(b, r, r + 1));
+                    round.add(new Slice(b, from, Math.min(b.rows.size(), from + perCall)));
                 }
             }
             scoreSlices(round);
@@ -73,8 +67,11 @@ public abstract class InferenceEngine {
         return calls;
     }
 
-    /** Whether a key's rows of one flush must go one per call. */
-    protected abstract boolean oneRowPerKeyAndCall();
+    /**
+     * How many of a key's rows go in one call: the flush goes in rounds of that many rows per key
+     * (with a maximum age always one, as each row's context shrinks on its own).
+     */
+    protected abstract int rowsPerKeyAndCall(List<KeyBatch> batches);
 
     /** Predicts the slices (one per key) and appends their labeled rows to the histories. */
     protected abstract void scoreSlices(List<Slice> slices) throws OrtException;

@@ -53,6 +53,19 @@ class NptPredictOperatorTest {
         assertSame(oneByOne, timed, 1e-5);
     }
 
+    @Test
+    void aHotKeyAmongColdOnesPredictsTheSameInRounds() throws Exception {
+        // Half the records on one key, the rest on keys of their own: the flush goes in several calls.
+        List<Row> rows = new ArrayList<>();
+        List<Row> golden = NptFixtures.goldenRows(CAUSAL_CLS);
+        for (int i = 0; i < golden.size(); i++) {
+            Row r = NptFixtures.copy(golden.get(i));
+            r.key = i % 2 == 0 ? "hot" : "cold-" + (i % 10);
+            rows.add(r);
+        }
+        assertSame(runWith(CAUSAL_CLS, 1, rows), runWith(CAUSAL_CLS, 64, rows), 1e-5);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {CAUSAL_CLS, CAUSAL_REG})
     void cachedEqualsFullRecompute(String fixture) throws Exception {

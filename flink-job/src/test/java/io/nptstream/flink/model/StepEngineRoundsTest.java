@@ -1,0 +1,35 @@
+package io.nptstream.flink.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/** How a cached STEP flush is cut into calls: one call unless a few busy keys would pad all others. */
+class StepEngineRoundsTest {
+
+    @Test
+    void evenKeysShareOneCall() {
+        assertEquals(1, StepEngine.rowsPerCall(filled(64, 1)));
+        assertEquals(4, StepEngine.rowsPerCall(filled(16, 4)));
+        assertEquals(64, StepEngine.rowsPerCall(new int[] {64}));
+    }
+
+    @Test
+    void oneHotKeyGoesInRounds() {
+        int[] counts = filled(31, 1);
+        counts[0] = 30;
+        int m = StepEngine.rowsPerCall(counts);
+        assertTrue(m > 1 && m < 30, "rows per call " + m);
+        // 31 keys x 30 rows in one call would compute 930 rows for 60; the rounds compute far fewer.
+        long rows = 31L * m + (long) Math.ceil((30 - m) / (double) m) * m;
+        assertTrue(rows < 200, "rows computed " + rows);
+    }
+
+    private static int[] filled(int keys, int count) {
+        int[] c = new int[keys];
+        Arrays.fill(c, count);
+        return c;
+    }
+}
