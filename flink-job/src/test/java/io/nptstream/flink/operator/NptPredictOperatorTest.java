@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
@@ -120,6 +121,40 @@ class NptPredictOperatorTest {
             out.addAll(second.extractOutputValues());
         }
         assertSame(uninterrupted, out, 1e-5);
+    }
+
+    @Test
+    void rocksDbStateBehavesLikeHeapState() throws Exception {
+        // RocksDB hands out copies, not the stored object: every changed history must be written back.
+        List<Row> rows = NptFixtures.goldenRows(CAUSAL_CLS);
+        NptOperatorConfig config = NptFixtures.config(CAUSAL_CLS, SMALL_WINDOW);
+        config.batchSize = 7;
+        config.stateTtlMs = 3_600_000;
+        List<Scored> heap = NptFixtures.run(config, rows);
+        int cut = rows.size() / 3;
+        List<Scored> out = new ArrayList<>();
+        OperatorSubtaskState snapshot;
+        try (KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> first = NptFixtures.harness(config)) {
+            first.setStateBackend(new EmbeddedRocksDBStateBackend());
+            first.open();
+            for (Row row : rows.subList(0, cut)) {
+                first.processElement(row, row.eventTimeMs);
+            }
+            first.prepareSnapshotPreBarrier(1);
+            snapshot = first.snapshot(1, 1);
+            out.addAll(first.extractOutputValues());
+        }
+        try (KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> second = NptFixtures.harness(config)) {
+            second.setStateBackend(new EmbeddedRocksDBStateBackend());
+            second.initializeState(snapshot);
+            second.open();
+            for (Row row : rows.subList(cut, rows.size())) {
+                second.processElement(row, row.eventTimeMs);
+            }
+            second.endInput();
+            out.addAll(second.extractOutputValues());
+        }
+        assertSame(heap, out, 1e-5);
     }
 
     @Test
