@@ -19,7 +19,7 @@ public class NptOperatorConfig implements Serializable {
     public String modelDir;
     /** Context window W: labeled rows each record attends to; 0 = the model's maximum. */
     public int window = 0;
-    /** Records buffered before one ONNX Runtime call. */
+    /** Records buffered before a flush: one ONNX Runtime call for all their keys (a few when some keys are much busier). */
     public int batchSize = 64;
     /** Longest a record waits in the buffer, in milliseconds. */
     public long batchDelayMs = 10;
@@ -27,9 +27,9 @@ public class NptOperatorConfig implements Serializable {
     public int intraOpThreads = 1;
     /** "cpu" or "cuda". */
     public String device = "cpu";
-    /** Context rows older than this (event time) are dropped; 0 = no limit. */
+    /** Context rows older than this, in event time before the record being predicted, are dropped; 0 = no limit. */
     public long maxAgeMs = 0;
-    /** Keyed state of a key idle this long expires; 0 = never. */
+    /** Keyed state of a key idle this long (processing time, Flink state TTL) expires; 0 = never. */
     public long stateTtlMs = 0;
     /**
      * Memory limit of the key/value cache of each operator instance (subtask), in bytes (LRU over
