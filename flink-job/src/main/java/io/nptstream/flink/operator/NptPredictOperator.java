@@ -58,7 +58,8 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
     /** A record waiting in the buffer, with when it arrived and, after inference, where its result is. */
     private static final class Buffered {
         final Row row;
-        /** The input's timestamp, kept on the output; Long.MIN_VALUE = none. */
+        /** The input's timestamp, kept on the output. */
+        final boolean hasTimestamp;
         final long timestamp;
         final long arrivalNanos;
         KeyBatch batch;
@@ -67,7 +68,8 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         // The StreamRecord itself is not kept: with object reuse, upstream may recycle it.
         Buffered(StreamRecord<Row> record, long arrivalNanos) {
             this.row = record.getValue();
-            this.timestamp = record.hasTimestamp() ? record.getTimestamp() : Long.MIN_VALUE;
+            this.hasTimestamp = record.hasTimestamp();
+            this.timestamp = record.getTimestamp();
             this.arrivalNanos = arrivalNanos;
         }
     }
@@ -258,6 +260,6 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         s.latencyUs = (System.nanoTime() - b.arrivalNanos) / 1000;
         metrics.inferenceLatencyUs.update(s.latencyUs);
         metrics.predictionsOut.inc();
-        output.collect(b.timestamp == Long.MIN_VALUE ? new StreamRecord<>(s) : new StreamRecord<>(s, b.timestamp));
+        output.collect(b.hasTimestamp ? new StreamRecord<>(s, b.timestamp) : new StreamRecord<>(s));
     }
 }
