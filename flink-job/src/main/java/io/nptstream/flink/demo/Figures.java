@@ -16,6 +16,7 @@ final class Figures {
     private final boolean classification;
     long predictions;
     long deadLetters;
+    long firstNanos;
     long lastNanos;
     final List<DeadLetter> deadLetterSamples = new ArrayList<>();
     private long labeled;
