@@ -29,6 +29,7 @@ public final class NptStreamJob {
         JobConfig config;
         try {
             config = JobConfig.fromArgs(args);
+            KafkaIO.checkTopics(config);
         } catch (ConfigException e) {
             System.err.println("npt-stream: bad configuration:\n" + e.getMessage());
             System.exit(2);

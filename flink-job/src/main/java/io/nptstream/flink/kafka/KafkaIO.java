@@ -1,5 +1,6 @@
 package io.nptstream.flink.kafka;
 
+import io.nptstream.flink.config.ConfigException;
 import io.nptstream.flink.config.JobConfig;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.validation.Rejected;
@@ -8,11 +9,56 @@ import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /** The job's Kafka source and sinks, built from the configuration. */
 public final class KafkaIO {
     private KafkaIO() {}
+
+    /**
+     * Checks at startup that the broker answers and the three topics exist, so that a wrong
+     * address or topic name is one line instead of a job that restarts forever.
+     */
+    public static void checkTopics(JobConfig c) throws ConfigException {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrap);
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
+        Set<String> existing;
+        try (Admin admin = Admin.create(p)) {
+            existing = admin.listTopics().names().get(20, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new ConfigException("kafka.bootstrap=" + c.kafkaBootstrap + ": no broker answered (" + e.getClass().getSimpleName()
+                    + "): start the broker or fix the address");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ConfigException("interrupted while checking the Kafka topics");
+        }
+        List<String> problems = new ArrayList<>();
+        Map<String, String> topics = new LinkedHashMap<>();
+        topics.put("kafka.topic.in", c.topicIn);
+        topics.put("kafka.topic.out", c.topicOut);
+        topics.put("kafka.topic.dead-letter", c.topicDeadLetter);
+        topics.forEach((key, topic) -> {
+            if (!existing.contains(topic)) {
+                problems.add(key + "=" + topic + " does not exist on " + c.kafkaBootstrap + ": create the topic or fix the name");
+            }
+        });
+        if (!problems.isEmpty()) {
+            throw new ConfigException(String.join("\n", problems));
+        }
+    }
 
     /** Reads the input topic from the group's committed offsets, or from the start for a new group. */
     public static KafkaSource<RawRecord> source(JobConfig c) {

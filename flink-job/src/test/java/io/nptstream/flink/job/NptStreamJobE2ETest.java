@@ -1,10 +1,13 @@
 package io.nptstream.flink.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.nptstream.flink.config.ConfigException;
 import io.nptstream.flink.config.JobConfig;
 import io.nptstream.flink.config.Settings;
+import io.nptstream.flink.kafka.KafkaIO;
 import io.nptstream.proto.DeadLetter;
 import io.nptstream.proto.Golden;
 import io.nptstream.proto.Prediction;
@@ -47,6 +50,7 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -151,6 +155,22 @@ class NptStreamJobE2ETest {
         } finally {
             job.cancel().get(30, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void aMissingTopicStopsStartupWithOneLine() throws Exception {
+        try (Admin admin = Admin.create(kafka.clientProperties())) {
+            admin.createTopics(List.of(new NewTopic("check-out", 1, (short) 1), new NewTopic("check-dead", 1, (short) 1)))
+                    .all().get(30, TimeUnit.SECONDS);
+        }
+        JobConfig config = JobConfig.from(new Settings(Map.of(
+                "kafka.bootstrap", kafka.bootstrapServers(),
+                "kafka.topic.in", "no-such-topic",
+                "kafka.topic.out", "check-out",
+                "kafka.topic.dead-letter", "check-dead",
+                "model.dir", Fixtures.model("causal-cls").toString())));
+        ConfigException e = assertThrows(ConfigException.class, () -> KafkaIO.checkTopics(config));
+        assertEquals("kafka.topic.in=no-such-topic does not exist on " + kafka.bootstrapServers() + ": create the topic or fix the name", e.getMessage());
     }
 
     /** The golden stream, keyed so each key stays in one partition, with bad records between its rows. */
