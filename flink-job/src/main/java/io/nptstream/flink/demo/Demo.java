@@ -40,7 +40,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * {@code make demo}: against a running broker, creates the topics, runs {@link NptStreamJob} on a
  * local Flink in this JVM, produces a CSV stream as Records (plus one bad record per dead-letter
  * reason), follows the output topics with progress lines, prints the final figures and cancels
- * the job. Options: {@code --csv f --from row --limit n --rate records/s}, and any job key.
+ * the job. Options: {@code --csv f --from row --limit n --rate records/s --job local|external},
+ * and any job key.
  */
 public final class Demo {
     private static final Duration STALL = Duration.ofSeconds(90);
@@ -53,6 +54,7 @@ public final class Demo {
         long limit = Long.parseLong(take(jobArgs, "limit", "20000"));
         long rate = Long.parseLong(take(jobArgs, "rate", "0"));
         String from = take(jobArgs, "from", null);
+        boolean external = take(jobArgs, "job", "local").equals("external");
         JobConfig config;
         try {
             config = JobConfig.from(Settings.fromArgs(jobArgs.toArray(new String[0]), JobConfig.DEFAULT_RESOURCE));
@@ -64,7 +66,7 @@ public final class Demo {
         // Rows the model was trained on would flatter it: by default the demo starts after them.
         long first = from != null ? Long.parseLong(from) : config.manifest.getTraining().getRowEnd();
         try {
-            System.exit(new Demo().run(config, Path.of(csv), first, limit, rate) ? 0 : 1);
+            System.exit(new Demo().run(config, Path.of(csv), first, limit, rate, external) ? 0 : 1);
         } catch (IllegalArgumentException e) {
             System.err.println("demo: " + e.getMessage());
             System.exit(2);
@@ -81,15 +83,21 @@ public final class Demo {
         return v;
     }
 
-    private boolean run(JobConfig c, Path csv, long first, long limit, long rate) throws Exception {
+    /** {@code external}: the job runs elsewhere (deploy/flink-cluster.sh submit); only produce and follow. */
+    private boolean run(JobConfig c, Path csv, long first, long limit, long rate, boolean external) throws Exception {
         createTopics(c);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(NptStreamJob.flinkConfiguration(c));
-        NptStreamJob.build(env, c);
-        JobClient job = env.executeAsync("npt-stream-demo");
-        System.out.printf("demo: job %s running; model %s (%s), window %s, batch %d / %d ms%s%n", job.getJobID(),
-                c.operator.modelDir, c.manifest.getModelVersion(), c.operator.window == 0 ? "max" : c.operator.window,
-                c.operator.batchSize, c.operator.batchDelayMs,
-                c.metricsPort > 0 ? ", metrics on http://127.0.0.1:" + c.metricsPort + "/metrics" : "");
+        JobClient job = null;
+        if (external) {
+            System.out.println("demo: topics ready; waiting for a job started elsewhere to read " + c.topicIn);
+        } else {
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(NptStreamJob.flinkConfiguration(c));
+            NptStreamJob.build(env, c);
+            job = env.executeAsync("npt-stream-demo");
+            System.out.printf("demo: job %s running; model %s (%s), window %s, batch %d / %d ms%s%n", job.getJobID(),
+                    c.operator.modelDir, c.manifest.getModelVersion(), c.operator.window == 0 ? "max" : c.operator.window,
+                    c.operator.batchSize, c.operator.batchDelayMs,
+                    c.metricsPort > 0 ? ", metrics on http://127.0.0.1:" + c.metricsPort + "/metrics" : "");
+        }
 
         AtomicLong sent = new AtomicLong();
         AtomicBoolean producing = new AtomicBoolean(true);
@@ -113,7 +121,9 @@ public final class Demo {
         double seconds = (f.lastNanos - started) / 1e9;
         // Steady state: the job's start (deploying tasks, loading the model) is not its speed.
         double steady = (f.lastNanos - f.firstNanos) / 1e9;
-        job.cancel().get(30, TimeUnit.SECONDS);
+        if (job != null) {
+            job.cancel().get(30, TimeUnit.SECONDS);
+        }
 
         if (producerError.get() != null) {
             System.out.println("demo: producing failed: " + producerError.get());
