@@ -31,47 +31,54 @@ public final class Bench {
         Files.createDirectories(c.out);
         NptModels models = new NptModels(c.python, c.modelExport, c.out.resolve("training.log"));
         List<BenchStream> streams = new ArrayList<>();
-        List<Path> streamModels = new ArrayList<>();
-        BenchStream speedStream;
-        Path speedModel;
+        List<Outcome> outcomes = new ArrayList<>();
+        SpeedSweep.Result speed;
         if (c.quick) {
-            speedStream = stream("fixture-causal-cls", BenchConfig.FIXTURE.resolve("data.csv"), "key", "the CAUSAL test fixture's keyed stream");
-            speedModel = BenchConfig.FIXTURE;
-            streams.add(speedStream);
-            streamModels.add(speedModel);
+            BenchStream fixture = stream("fixture-causal-cls", BenchConfig.FIXTURE.resolve("data.csv"), "key",
+                    "the CAUSAL test fixture's keyed stream");
+            compare(fixture, BenchConfig.FIXTURE, c, streams, outcomes, null);
+            speed = sweep(fixture, BenchConfig.FIXTURE, c);
         } else {
-            speedStream = stream("electricity", c.electricity, null, "Elec2, NSW electricity prices");
-            Path elec = Files.isRegularFile(c.electricityModel.resolve("manifest.pb")) ? c.electricityModel
-                    : models.ensure(speedStream, c.out.resolve("models/electricity"), List.of());
-            streams.add(speedStream);
-            streamModels.add(elec);
-            for (BenchStream s : SyntheticStreams.write(c.out.resolve("streams"), c.syntheticRows)) {
-                streams.add(s);
-                streamModels.add(models.ensure(s, c.out.resolve("models/" + s.name()),
-                        List.of("--steps", Integer.toString(c.syntheticSteps))));
-            }
+            // Electricity and the speed figures first, then the synthetic streams; the report is
+            // rewritten after each step, so a run cut short still leaves what it measured.
+            BenchStream elec = stream("electricity", c.electricity, null, "Elec2, NSW electricity prices");
+            Path elecModel = Files.isRegularFile(c.electricityModel.resolve("manifest.pb")) ? c.electricityModel
+                    : models.ensure(elec, c.out.resolve("models/electricity"), List.of("--steps", Integer.toString(c.electricitySteps)));
+            compare(elec, elecModel, c, streams, outcomes, null);
             // Same architecture as the default model, served up to W = 1024; only its speed is used.
             int maxWindow = c.windows[c.windows.length - 1];
-            speedModel = models.ensure(speedStream, c.out.resolve("models/speed-w" + maxWindow),
-                    List.of("--window", Integer.toString(maxWindow), "--steps", "5", "--eval-every", "5", "--batch", "2"));
-        }
-
-        List<Outcome> outcomes = new ArrayList<>();
-        for (int i = 0; i < streams.size(); i++) {
-            BenchStream s = streams.get(i);
-            System.out.printf(Locale.ROOT, "%s: %d rows, NPT model %s%n", s.name(), s.rows(), streamModels.get(i));
-            outcomes.add(print(NptRunner.run(s, streamModels.get(i), new NptOperatorConfig(),
-                    c.out.resolve("predictions/" + s.name() + ".csv"))));
-            CsvInstances data = CsvInstances.read(s);
-            for (String learner : MoaRunner.LEARNERS.keySet()) {
-                outcomes.add(print(MoaRunner.run(s, data, learner)));
+            Path speedModel = models.ensure(elec, c.out.resolve("models/speed-w" + maxWindow),
+                    List.of("--window", Integer.toString(maxWindow), "--steps", "3", "--eval-every", "3", "--batch", "1", "--seq-mult", "1"));
+            speed = sweep(elec, speedModel, c);
+            Report.write(outcomes, speed, c.out);
+            for (BenchStream s : SyntheticStreams.write(c.out.resolve("streams"), c.syntheticRows)) {
+                compare(s, models.ensure(s, c.out.resolve("models/" + s.name()), List.of("--steps",
+                        Integer.toString(c.syntheticSteps), "--window", Integer.toString(c.syntheticWindow), "--seq-mult", "2")),
+                        c, streams, outcomes, speed);
             }
         }
 
-        SpeedSweep.Result speed = new SpeedSweep(speedStream, speedModel, c.out.resolve("speed"))
-                .run(c.windows, c.batchSizes, c.speedRows, c.fullRecomputeRows, c.rooflineWindow, c.matmulModel, c.peakThreads);
         Report.write(outcomes, speed, c.out);
+        System.out.println(Report.markdown(outcomes, speed));
         return check(streams, outcomes, speed, c);
+    }
+
+    /** NPT, then every MOA learner, on {@code s}; the report so far is rewritten after each stream. */
+    private static void compare(BenchStream s, Path model, BenchConfig c, List<BenchStream> streams, List<Outcome> outcomes,
+                                SpeedSweep.Result speed) throws Exception {
+        System.out.printf(Locale.ROOT, "%s: %d rows, NPT model %s%n", s.name(), s.rows(), model);
+        streams.add(s);
+        outcomes.add(print(NptRunner.run(s, model, new NptOperatorConfig(), c.out.resolve("predictions/" + s.name() + ".csv"))));
+        CsvInstances data = CsvInstances.read(s);
+        for (String learner : MoaRunner.LEARNERS.keySet()) {
+            outcomes.add(print(MoaRunner.run(s, data, learner)));
+        }
+        Report.write(outcomes, speed, c.out);
+    }
+
+    private static SpeedSweep.Result sweep(BenchStream s, Path model, BenchConfig c) throws Exception {
+        return new SpeedSweep(s, model, c.out.resolve("speed"))
+                .run(c.windows, c.batchSizes, c.speedRows, c.fullRecomputeRows, c.rooflineWindow, c.matmulModel, c.peakThreads);
     }
 
     private static BenchStream stream(String name, Path csv, String key, String description) throws IOException {

@@ -13,13 +13,18 @@ public final class BenchConfig {
     /** The default electricity model of `make model`; trained here when it is missing. */
     public Path electricityModel = Path.of("build/models/elec");
     /** Rows of each synthetic stream. */
-    public long syntheticRows = 20_000;
-    /** Training steps of the synthetic streams' models (electricity's uses the trainer's default). */
-    public int syntheticSteps = 400;
+    public long syntheticRows = 10_000;
+    /**
+     * The synthetic streams' models: a short training (2-core budget) with window 64 over runs of
+     * 2 W rows; electricity's steps when `make model` has not made its model.
+     */
+    public int syntheticSteps = 100;
+    public int syntheticWindow = 64;
+    public int electricitySteps = 200;
     public int[] windows = {64, 256, 1024};
     public int[] batchSizes = {1, 16, 64, 256};
     public long speedRows = 20_000;
-    public long fullRecomputeRows = 200;
+    public long fullRecomputeRows = 50;
     public int rooflineWindow = 256;
     /** Threads of the peak MatMul: the machine's cores. */
     public int peakThreads = Runtime.getRuntime().availableProcessors();

@@ -7,9 +7,7 @@ import io.nptstream.flink.operator.NptOperatorConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * NPT on a bench stream: the Flink job's replay mode over every row (the first 20% only fill the
@@ -21,33 +19,14 @@ public final class NptRunner {
     public static Outcome run(BenchStream stream, Path model, NptOperatorConfig operator, Path predictions)
             throws Exception {
         ReplayResult r = Replay.run(options(stream, model, operator, 0, -1, stream.trainRows(), predictions));
-        double perSecond = recordsPerSecond(r, stream, model, predictions.resolveSibling("startup.csv"));
         boolean[] correct = correctness(r.predictions());
         if (correct.length != stream.rows() - stream.trainRows() || r.deadLetters() != 0) {
             throw new IllegalStateException("NPT on " + stream.name() + " scored " + correct.length + " rows with "
                     + r.deadLetters() + " dead letters; expected " + (stream.rows() - stream.trainRows()) + " and 0");
         }
-        return new Outcome(stream.name(), "NPT", r.scored(), r.accuracy(), perSecond,
+        return new Outcome(stream.name(), "NPT", r.scored(), r.accuracy(), r.recordsPerSecond(),
                 r.p50LatencyUs(), r.p99LatencyUs(), Outcome.windowed(correct));
     }
-
-    /**
-     * Records per second of a replay, net of the local cluster's start and stop: its wall time less
-     * that of a one-row replay of the same model. (The first-to-last-prediction rate is not used: the
-     * collect sink hands predictions over in bursts, so on a short replay it overstates the rate.)
-     */
-    static double recordsPerSecond(ReplayResult r, BenchStream stream, Path model, Path scratch) throws Exception {
-        Double startup = STARTUP_SECONDS.get(model);
-        if (startup == null) {
-            NptOperatorConfig operator = new NptOperatorConfig();
-            ReplayResult one = Replay.run(options(stream, model, operator, 0, 1, -1, scratch));
-            startup = one.seconds();
-            STARTUP_SECONDS.put(model, startup);
-        }
-        return r.records() / Math.max(r.seconds() - startup, 1e-3);
-    }
-
-    private static final Map<Path, Double> STARTUP_SECONDS = new HashMap<>();
 
     static ReplayOptions options(BenchStream stream, Path model, NptOperatorConfig operator,
                                  long rowBegin, long rowEnd, long scoreFrom, Path predictions) {

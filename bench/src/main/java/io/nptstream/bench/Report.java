@@ -57,7 +57,27 @@ public final class Report {
                         + "is %.1f GFLOP/s against a measured float32 MatMul peak of %.1f GFLOP/s: %.1f%% of roofline.\n",
                 speed.rooflineWindow(), speed.flopsPerRecord() / 1e6, speed.achievedGflops(), speed.peakGflops(),
                 100 * speed.rooflineShare()));
+        md.append("\n## Goals\n\n");
+        double speedup = speed.speedup(256);
+        md.append(String.format(Locale.ROOT, "- cached >= 20x faster than FULL_RECOMPUTE at W=256: %.1fx (%s)%n", speedup, verdict(speedup >= 20)));
+        outcomes.stream().filter(o -> o.stream().equals("electricity") && o.learner().equals("NPT")).findFirst().ifPresent(o ->
+                md.append(String.format(Locale.ROOT, "- >= 10,000 prequential records/s at W=256, default model (electricity replay): %.0f (%s)%n",
+                        o.recordsPerSecond(), verdict(o.recordsPerSecond() >= 10_000))));
+        md.append(String.format(Locale.ROOT, "- >= 25%% of roofline: %.1f%% (%s)%n", 100 * speed.rooflineShare(), verdict(speed.rooflineShare() >= 0.25)));
+        md.append(String.format(Locale.ROOT, "%nLoad average when written (other work on this machine slows every figure): %s%n", loadAverage()));
         return md.toString();
+    }
+
+    private static String verdict(boolean met) {
+        return met ? "met" : "NOT met";
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     private static String us(double v) {
@@ -137,10 +157,11 @@ public final class Report {
         g.setColor(Color.BLACK);
         g.drawRect(left, top, pw, ph);
         g.drawString("accuracy per " + Outcome.WINDOW + " scored rows: " + stream, left, 25);
-        g.drawString("scored rows (x" + Outcome.WINDOW + ")", left + pw / 2 - 50, height - 15);
+        g.drawString("scored rows (thousands, window end)", left + pw / 2 - 100, height - 15);
         for (int t = 0; t <= 4; t++) {
             int x = left + (int) (pw * t / 4.0);
-            g.drawString(Integer.toString((int) Math.round((windows - 1) * t / 4.0)), x - 8, top + ph + 18);
+            double end = ((windows - 1) * t / 4.0 + 1) * Outcome.WINDOW / 1000.0;
+            g.drawString(String.format(Locale.ROOT, "%.1f", end), x - 10, top + ph + 18);
         }
         g.setStroke(new BasicStroke(2f));
         for (int i = 0; i < lines.size(); i++) {
@@ -166,9 +187,7 @@ public final class Report {
 
     public static void write(List<Outcome> outcomes, SpeedSweep.Result speed, Path dir) throws IOException {
         Files.createDirectories(dir);
-        String md = markdown(outcomes, speed);
-        System.out.println(md);
-        Files.writeString(dir.resolve("results.md"), md);
+        Files.writeString(dir.resolve("results.md"), markdown(outcomes, speed));
         Files.writeString(dir.resolve("results.json"), json(outcomes, speed));
         plots(outcomes, dir);
     }

@@ -96,8 +96,7 @@ public final class SpeedSweep {
         operator.inference = inference;
         Path out = scratch.resolve("speed-w" + window + "-b" + batchSize + "-" + inference + ".csv");
         ReplayResult r = Replay.run(NptRunner.options(stream, model, operator, 0, rows, warm, out));
-        double perSecond = NptRunner.recordsPerSecond(r, stream, model, scratch.resolve("startup.csv"));
-        Point p = new Point(window, batchSize, inference, r.records(), perSecond, r.p50LatencyUs(), r.p99LatencyUs());
+        Point p = new Point(window, batchSize, inference, r.records(), r.recordsPerSecond(), r.p50LatencyUs(), r.p99LatencyUs());
         System.out.printf("speed: W=%d batch=%d %s: %.0f records/s, p50 %.0f us, p99 %.0f us%n", window, batchSize,
                 inference, p.recordsPerSecond(), p.p50LatencyUs(), p.p99LatencyUs());
         return p;
