@@ -70,7 +70,7 @@ bench-quick: fixtures bench-classpath $(BENCH)/matmul.onnx
 	$(BENCH_RUN) --quick
 
 # One command: jars, a model, a real Kafka broker, the job on a local Flink, Elec2 through Kafka,
-# progress and final figures, then everything stopped (deploy/README.md; DEMO_ROWS=all for the whole stream).
+# progress and final figures, then everything stopped (deploy/README.md; DEMO_ROWS=5000 for a part of the stream).
 demo: jars
 	deploy/demo.sh
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # make demo: a real Kafka broker (separate JVM), the NPT job on a local Flink, Elec2 through Kafka.
-# Variables: DEMO_ROWS (default 20000; "all" for the whole stream after the training rows),
+# Variables: DEMO_ROWS (default all: the whole stream after the model's training rows),
 # DEMO_RATE (records/s, 0 = as fast as the job goes), DEMO_MODEL (build/models/elec),
 # DEMO_CSV (../shared/data/streams/electricity.csv), DEMO_KAFKA_PORT (9092), DEMO_ARGS (more job keys).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rows=${DEMO_ROWS:-20000}
+rows=${DEMO_ROWS:-all}
 [ "$rows" = all ] && rows=1000000000
 model=${DEMO_MODEL:-build/models/elec}
 csv=${DEMO_CSV:-../shared/data/streams/electricity.csv}

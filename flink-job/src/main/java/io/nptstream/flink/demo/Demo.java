@@ -94,7 +94,7 @@ public final class Demo {
             NptStreamJob.build(env, c);
             job = env.executeAsync("npt-stream-demo");
             System.out.printf("demo: job %s running; model %s (%s), window %s, batch %d / %d ms%s%n", job.getJobID(),
-                    c.operator.modelDir, c.manifest.getModelVersion(), c.operator.window == 0 ? "max" : c.operator.window,
+                    c.operator.modelDir, c.manifest.getModelVersion(), c.operator.window == 0 ? c.manifest.getContext().getMaxWindow() : c.operator.window,
                     c.operator.batchSize, c.operator.batchDelayMs,
                     c.metricsPort > 0 ? ", metrics on http://127.0.0.1:" + c.metricsPort + "/metrics" : "");
         }
@@ -143,7 +143,7 @@ public final class Demo {
         for (DeadLetter d : f.deadLetterSamples) {
             System.out.printf("dead letter       %-16s %s%n", d.getReason(), d.getDetail());
         }
-        boolean everyReason = f.deadLetterSamples.stream().map(DeadLetter::getReason).toList().containsAll(bad.keySet());
+        boolean everyReason = !bad.isEmpty() && f.deadLetterSamples.stream().map(DeadLetter::getReason).toList().containsAll(bad.keySet());
         return complete && everyReason && f.predictions + f.deadLetters == sent.get();
     }
 
@@ -175,8 +175,8 @@ public final class Demo {
                     continue;
                 }
                 Record record = r.toBuilder().setKey("elec2").setEventTimeMs(System.currentTimeMillis()).build();
-                if (n == limit / 2) {
-                    // Halfway, the bad records: each one must come back as a dead letter.
+                if (n == Math.min(limit / 2, 1000)) {
+                    // The bad records, early in the stream: each one must come back as a dead letter.
                     bad.putAll(MalformedRecords.from(record, c.manifest));
                     for (byte[] b : bad.values()) {
                         producer.send(new ProducerRecord<>(c.topicIn, b));
@@ -228,7 +228,7 @@ public final class Demo {
                 }
                 long now = System.nanoTime();
                 boolean done = !producing.get() && f.predictions + f.deadLetters >= sent.get();
-                if (done || now - lastReport > 3_000_000_000L) {
+                if (done || now - lastReport > 2_000_000_000L) {
                     lastReport = now;
                     System.out.printf(Locale.ROOT, "[%5.1f s] sent %d | predictions %d | dead letters %d | %s%n",
                             (now - started) / 1e9, sent.get(), f.predictions, f.deadLetters, f.running());

@@ -8,7 +8,9 @@ import io.nptstream.proto.Reason;
 import io.nptstream.proto.Record;
 import io.nptstream.proto.Target;
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,18 +25,22 @@ public final class RecordValidator implements Serializable {
     private record Column(boolean numeric, int index) implements Serializable {}
 
     private final Map<String, Column> columns = new HashMap<>();
+    /** The schema's feature names in manifest order, for error details. */
+    private final List<String> featureNames = new ArrayList<>();
     private final String[] numericNames;
     private final String[] categoricalNames;
     /** Per categorical column: category -> vocabulary index + 1. */
     private final Map<String, Long>[] vocabularies;
     private final boolean classification;
     private final Map<String, Integer> classIndex = new HashMap<>();
+    private final List<String> classNames = new ArrayList<>();
 
     @SuppressWarnings("unchecked")
     public RecordValidator(Manifest manifest) {
         int numeric = 0;
         int categorical = 0;
         for (Attribute a : manifest.getFeaturesList()) {
+            featureNames.add(a.getName());
             if (a.getKind() == Attribute.Kind.NUMERIC) {
                 columns.put(a.getName(), new Column(true, numeric++));
             } else {
@@ -60,6 +66,7 @@ public final class RecordValidator implements Serializable {
         classification = manifest.getTarget().getTask() == Target.Task.CLASSIFICATION;
         for (int i = 0; i < manifest.getTarget().getClassesCount(); i++) {
             classIndex.put(manifest.getTarget().getClasses(i), i);
+            classNames.add(manifest.getTarget().getClasses(i));
         }
     }
 
@@ -114,7 +121,7 @@ public final class RecordValidator implements Serializable {
     private Column column(String name, String map) throws Rejection {
         Column c = columns.get(name);
         if (c == null) {
-            throw new Rejection(Reason.UNKNOWN_FEATURE, map + " feature '" + name + "' is not in the model's schema " + columns.keySet());
+            throw new Rejection(Reason.UNKNOWN_FEATURE, map + " feature '" + name + "' is not in the model's schema " + featureNames);
         }
         return c;
     }
@@ -127,7 +134,7 @@ public final class RecordValidator implements Serializable {
                 }
                 Integer index = classIndex.get(record.getLabelClass());
                 if (index == null) {
-                    throw new Rejection(Reason.UNKNOWN_CLASS, "label_class '" + record.getLabelClass() + "' is not one of the target's classes " + classIndex.keySet());
+                    throw new Rejection(Reason.UNKNOWN_CLASS, "label_class '" + record.getLabelClass() + "' is not one of the target's classes " + classNames);
                 }
                 return index;
             }
