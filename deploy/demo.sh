@@ -12,7 +12,10 @@ csv=${DEMO_CSV:-../shared/data/streams/electricity.csv}
 port=${DEMO_KAFKA_PORT:-9092}
 export ORT_DISABLE_TELEMETRY=1
 
-[ -f "$model/manifest.pb" ] || make model
+if [ ! -f "$model/manifest.pb" ]; then
+  make -n model > /dev/null 2>&1 || { echo "demo: no model at $model and no 'make model' target: export one with model-export (npt_export.train) or set DEMO_MODEL" >&2; exit 1; }
+  make model
+fi
 [ -f "$csv" ] || { echo "demo: no stream at $csv; set DEMO_CSV" >&2; exit 1; }
 mkdir -p build/demo/tmp
 if [ ! -s build/demo/classpath.txt ] || [ flink-job/pom.xml -nt build/demo/classpath.txt ]; then
