@@ -38,6 +38,14 @@ public final class Bench {
                     "the CAUSAL test fixture's keyed stream");
             compare(fixture, BenchConfig.FIXTURE, c, streams, outcomes, null);
             speed = sweep(fixture, BenchConfig.FIXTURE, c);
+        } else if (c.only != null) {
+            speed = null;
+            BenchStream s = SyntheticStreams.write(c.out.getParent().resolve("streams"), c.syntheticRows).stream()
+                    .filter(x -> x.name().equals(c.only)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("--only " + c.only + ": no such synthetic stream"));
+            compare(s, models.ensure(s, c.out.getParent().resolve("models/" + s.name()), List.of("--steps",
+                    Integer.toString(c.syntheticSteps), "--window", Integer.toString(c.syntheticWindow), "--seq-mult", "2")),
+                    c, streams, outcomes, null);
         } else {
             // Electricity and the speed figures first, then the synthetic streams; the report is
             // rewritten after each step, so a run cut short still leaves what it measured.
@@ -115,6 +123,9 @@ public final class Bench {
                             s.name(), l, o.accuracy(), o.recordsPerSecond(), o.scored(), s.rows() - s.trainRows()));
                 }
             }
+        }
+        if (speed == null) {
+            return problems;
         }
         for (SpeedSweep.Point p : speed.points()) {
             if (!(p.recordsPerSecond() > 0) || !(p.p50LatencyUs() > 0)) {

@@ -21,6 +21,8 @@ public final class BenchConfig {
     public int syntheticSteps = 100;
     public int syntheticWindow = 64;
     public int electricitySteps = 200;
+    /** Only this synthetic stream (no electricity, no speed sweep), into out/NAME; null = everything. */
+    public String only;
     public int[] windows = {64, 256, 1024};
     public int[] batchSizes = {1, 16, 64, 256};
     public long speedRows = 20_000;
@@ -52,8 +54,12 @@ public final class BenchConfig {
                 case "--python" -> c.python = args[++i];
                 case "--synthetic-rows" -> c.syntheticRows = Long.parseLong(args[++i]);
                 case "--synthetic-steps" -> c.syntheticSteps = Integer.parseInt(args[++i]);
+                case "--only" -> {
+                    c.only = args[++i];
+                    c.out = c.out.resolve(c.only);
+                }
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "'; use --quick, --python PATH, --synthetic-rows N, --synthetic-steps N");
+                        + "'; use --quick, --python PATH, --synthetic-rows N, --synthetic-steps N, --only SYNTHETIC_STREAM");
             }
         }
         return c;
