@@ -50,16 +50,8 @@ tm_params() {
     | sed -n 's/^BASH_JAVA_UTILS_EXEC_RESULT://p'
 }
 
-stop_jvm() {
-  [ -f "$dir/$1.pid" ] || return 0
-  local pid; pid=$(cat "$dir/$1.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid"
-    for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" || true
-  fi
-  rm -f "$dir/$1.pid"
-}
+source deploy/pidfile.sh
+stop_jvm() { stop_pidfile "$dir/$1.pid"; }
 
 case "${1:-}" in
   start)

@@ -10,16 +10,8 @@ dir=$(mkdir -p "${2:-build/kafka}" && cd "${2:-build/kafka}" && pwd)
 port=${3:-9092}
 pidfile=$dir/broker.pid
 
-stop() {
-  [ -f "$pidfile" ] || return 0
-  local pid; pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid"
-    for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" || true
-  fi
-  rm -f "$pidfile"
-}
+source deploy/pidfile.sh
+stop() { stop_pidfile "$pidfile"; }
 
 case "$cmd" in
   stop) stop; exit 0 ;;
