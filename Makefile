@@ -13,7 +13,7 @@ FIXTURES := $(ROOT)/build/fixtures
 export ORT_DISABLE_TELEMETRY := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: model demo test test-python test-java test-e2e bench bench-quick bench-classpath venv proto fixtures jars clean
+.PHONY: model demo test test-python test-java test-e2e bench bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
 
 venv: $(VENV)/.requirements
 $(VENV)/.requirements: model-export/requirements.txt
@@ -50,15 +50,18 @@ test-e2e: fixtures
 	$(MVN) -q -pl flink-job dependency:build-classpath -Dmdep.outputFile=$(ROOT)/build/flink-job.classpath
 	PYTHONPATH=$(PYPATH) $(PY) -m pytest -q tests
 
-test: test-python test-java test-e2e bench-quick
+# test-java has installed every module, so the bench smoke run needs no second Maven build.
+test: test-python test-java test-e2e bench-smoke
 
 # The bench runs in its own JVM on the bench module's classpath (MOA, a local Flink, ONNX Runtime).
 BENCH := $(ROOT)/build/bench
 BENCH_RUN = java -Xmx6g -Djava.io.tmpdir=$(BENCH)/tmp -cp "bench/target/classes:$$(cat $(BENCH)/classpath.txt)" \
 	io.nptstream.bench.Bench --python $(PY)
 
-bench-classpath: proto
+bench-build: proto
 	$(MVN) -q -pl bench -am install -DskipTests
+
+bench-classpath:
 	mkdir -p $(BENCH)/tmp
 	$(MVN) -q -pl bench dependency:build-classpath -Dmdep.outputFile=$(BENCH)/classpath.txt
 
@@ -69,11 +72,12 @@ $(BENCH)/matmul.onnx: bench/matmul_onnx.py | venv
 
 # NPT against MOA's learners on Elec2 and drifting synthetic streams, then NPT's speed figures:
 # build/bench/results.md, results.json, accuracy-*.png (about 30 minutes on 2 cores, models cached).
-bench: bench-classpath $(BENCH)/matmul.onnx
+bench: bench-build bench-classpath $(BENCH)/matmul.onnx
 	nice -n 10 $(BENCH_RUN)
 
 # Smoke run on the tiny fixture model (about a minute): fails when a figure is missing or NaN.
-bench-quick: fixtures bench-classpath $(BENCH)/matmul.onnx
+bench-quick: bench-build bench-smoke
+bench-smoke: fixtures bench-classpath $(BENCH)/matmul.onnx
 	$(BENCH_RUN) --quick
 
 # One command: jars, a model, a real Kafka broker, the job on a local Flink, Elec2 through Kafka,
