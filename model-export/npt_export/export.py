@@ -21,7 +21,7 @@ import torch
 from google.protobuf import json_format
 
 from npt_export import data as D
-from npt_export.model import CAUSAL, CLASSIFICATION, NPT, NPTConfig
+from npt_export.model import CAUSAL, CLASSIFICATION, NPT, NPTConfig, Z_LIMIT
 from npt_export.prequential import KeyedReference
 from nptstream.v1 import manifest_pb2 as mpb
 from nptstream.v1 import stream_pb2 as spb
@@ -280,6 +280,8 @@ def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manife
     else:
         m.target.task = mpb.Target.REGRESSION
         m.target.has_std = cfg.has_std
+        m.target.mean, m.target.std = cfg.y_mean, cfg.y_std
+    m.value_limit_std = Z_LIMIT
     causal = cfg.attention == CAUSAL
     m.context.attention = mpb.Context.CAUSAL if causal else mpb.Context.BIDIRECTIONAL
     m.context.max_window = cfg.window

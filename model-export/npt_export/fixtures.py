@@ -27,7 +27,8 @@ COLORS = ("red", "green", "blue", "white")
 
 def write_csv(path: str, regression: bool, seed: int):
     """A keyed stream whose label depends on the features and on the key's previous label
-    (so the context matters), with a few missing values."""
+    (so the context matters), with a few missing values. `temp` is in hundreds of degrees: a std
+    below 1, so that a huge finite value overflows float32 once standardised."""
     rng = np.random.default_rng(seed)
     prev = {k: 0.0 for k in KEYS}
     with open(path, "w", newline="") as f:
@@ -38,18 +39,18 @@ def write_csv(path: str, regression: bool, seed: int):
             w.writerow(["key", "load", "temp", "color", "target"])
         for _ in range(ROWS):
             k = KEYS[rng.integers(len(KEYS))]
-            load, temp = rng.normal(10, 3), rng.uniform(-5, 30)
+            load, temp = rng.normal(10, 3), rng.uniform(-0.05, 0.30)
             if regression:
                 price = rng.normal(50, 10)
-                y = 0.5 * prev[k] + 2 * load - 0.3 * temp + 0.1 * price + rng.normal(0, 1)
+                y = 0.5 * prev[k] + 2 * load - 30 * temp + 0.1 * price + rng.normal(0, 1)
                 prev[k] = y
-                row = [k, f"{load:.4f}", f"{temp:.3f}", f"{price:.3f}", f"{y:.4f}"]
+                row = [k, f"{load:.4f}", f"{temp:.5f}", f"{price:.3f}", f"{y:.4f}"]
             else:
                 color = rng.integers(len(COLORS))
-                score = (load - 10) / 3 + (temp - 12) / 10 + (color == 2) + 1.5 * prev[k]
+                score = (load - 10) / 3 + (temp - 0.12) * 10 + (color == 2) + 1.5 * prev[k]
                 y = int(np.digitize(score + rng.normal(0, 0.3), [-0.5, 1.0]))
                 prev[k] = y - 1
-                row = [k, f"{load:.4f}", f"{temp:.3f}", COLORS[color], str(y)]
+                row = [k, f"{load:.4f}", f"{temp:.5f}", COLORS[color], str(y)]
             if rng.random() < 0.03:
                 row[1] = ""                       # a missing numeric value
             w.writerow(row)

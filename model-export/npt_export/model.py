@@ -29,6 +29,9 @@ CAUSAL = "causal"
 BIDIRECTIONAL = "bidirectional"
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
+# A standardised value (a numeric feature or a regression target) is clamped to this many standard
+# deviations inside the graph, so that no finite input, however large, overflows into Inf or NaN.
+Z_LIMIT = 100.0
 
 
 @dataclass
@@ -122,7 +125,7 @@ class RowEmbedding(nn.Module):
         parts = []
         if cfg.n_num:
             miss = torch.isnan(num)
-            z = torch.where(miss, torch.zeros_like(num), (num - self.num_mean) / self.num_std)
+            z = torch.where(miss, torch.zeros_like(num), ((num - self.num_mean) / self.num_std).clamp(-Z_LIMIT, Z_LIMIT))
             inp = torch.stack([z, miss.to(z.dtype)], -1)                       # [.., Fn, 2]
             parts.append(torch.einsum("...fi,fie->...fe", inp, self.num_proj) + self.num_bias)
         for j, table in enumerate(self.cat_tables):
@@ -136,7 +139,7 @@ class RowEmbedding(nn.Module):
             onehot = F.one_hot(y0.long().clamp(0, cfg.n_classes - 1), cfg.n_classes).to(y.dtype)
             val = onehot * (~miss)[..., None].to(y.dtype)
         else:
-            val = ((y0 - cfg.y_mean) / cfg.y_std)[..., None]
+            val = ((y0 - cfg.y_mean) / cfg.y_std).clamp(-Z_LIMIT, Z_LIMIT)[..., None]
         parts.append(self.y_proj(torch.cat([val, miss[..., None].to(y.dtype)], -1))[..., None, :])
         h = torch.cat(parts, -2) + self.attr
         if self.typed:

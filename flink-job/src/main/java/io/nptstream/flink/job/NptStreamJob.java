@@ -81,6 +81,7 @@ public final class NptStreamJob {
                 .name("kafka-predictions")
                 .uid("kafka-predictions");
         rows.getSideOutput(ValidateRecords.DEAD_LETTERS)
+                .union(scored.getSideOutput(NptPredict.DEAD_LETTERS))
                 .sinkTo(KafkaIO.deadLetterSink(c))
                 .name("kafka-dead-letters")
                 .uid("kafka-dead-letters");

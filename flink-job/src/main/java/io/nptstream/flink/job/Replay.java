@@ -1,6 +1,7 @@
 package io.nptstream.flink.job;
 
 import io.nptstream.flink.config.ConfigException;
+import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.kafka.PredictionEncoder;
@@ -24,8 +25,11 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.types.Either;
 import org.apache.flink.util.CloseableIterator;
 
 /**
@@ -74,19 +78,28 @@ public final class Replay {
         if (!deadLetters.isEmpty()) {
             System.err.println("replay: rows rejected by validation: " + deadLetters);
         }
+        long records = rows.size() + deadLetters.values().stream().mapToLong(Long::longValue).sum();
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(o.parallelism);
         var keyed = env.fromData(rows, TypeInformation.of(Row.class)).setParallelism(1)
                 .keyBy(row -> row.key, Types.STRING);
         List<Scored> scored = new ArrayList<>(rows.size());
+        // Predictions and the operator's own dead letters (non-finite outputs), in one collected stream.
+        SingleOutputStreamOperator<Scored> predicted = NptPredict.apply(keyed, o.operator);
+        TypeInformation<Either<Scored, Rejected>> answer = Types.EITHER(TypeInformation.of(Scored.class),
+                TypeInformation.of(Rejected.class));
+        DataStream<Either<Scored, Rejected>> answers = predicted.map(Either::<Scored, Rejected>Left).returns(answer)
+                .union(predicted.getSideOutput(NptPredict.DEAD_LETTERS).map(Either::<Scored, Rejected>Right).returns(answer));
         long started = System.nanoTime();
         JobExecutionResult finished;
-        try (CloseableIterator<Scored> it = NptPredict.apply(keyed, o.operator).collectAsync()) {
+        try (CloseableIterator<Either<Scored, Rejected>> it = answers.collectAsync()) {
             JobClient job = env.executeAsync("npt-replay");
             while (it.hasNext()) {
-                Scored s = it.next();
-                if (Long.parseLong(s.id) >= o.firstScoredRow()) {
-                    scored.add(s);
+                Either<Scored, Rejected> a = it.next();
+                if (a.isRight()) {
+                    deadLetters.merge(a.right().reason, 1L, Long::sum);
+                } else if (Long.parseLong(a.left().id) >= o.firstScoredRow()) {
+                    scored.add(a.left());
                 }
             }
             finished = job.getJobExecutionResult().get();
@@ -116,7 +129,7 @@ public final class Replay {
         long[] latencies = scored.stream().mapToLong(s -> s.latencyUs).sorted().toArray();
         write(o.out, scored, encoder);
         long rejected = deadLetters.values().stream().mapToLong(Long::longValue).sum();
-        return new ReplayResult(rows.size() + rejected, scored.size(), rejected, accuracy, rmse, perSecond,
+        return new ReplayResult(records, scored.size(), rejected, accuracy, rmse, perSecond,
                 percentile(latencies, 0.50), percentile(latencies, 0.99), seconds, o.out);
     }
 

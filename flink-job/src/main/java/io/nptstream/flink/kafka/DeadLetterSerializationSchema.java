@@ -1,7 +1,7 @@
 package io.nptstream.flink.kafka;
 
 import com.google.protobuf.ByteString;
-import io.nptstream.flink.validation.Rejected;
+import io.nptstream.flink.core.Rejected;
 import io.nptstream.proto.DeadLetter;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;

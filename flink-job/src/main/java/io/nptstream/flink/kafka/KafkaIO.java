@@ -2,8 +2,8 @@ package io.nptstream.flink.kafka;
 
 import io.nptstream.flink.config.ConfigException;
 import io.nptstream.flink.config.JobConfig;
+import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Scored;
-import io.nptstream.flink.validation.Rejected;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;

@@ -4,7 +4,6 @@ import static io.nptstream.flink.model.GraphNames.*;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import io.nptstream.flink.core.Row;
 import io.nptstream.flink.state.ContextHistory;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -65,12 +64,7 @@ public final class FullEngine extends InferenceEngine {
         for (int b = 0; b < batch; b++) {
             Slice s = slices.get(b);
             KeyBatch kb = s.batch();
-            Row row = s.row(0);
-            kb.predictions[s.from()] = prediction(prediction, std, b);
-            kb.contextSizes[s.from()] = Math.min(window, kb.history.size());
-            if (row.isLabeled()) {
-                kb.history.append(row.num, row.cat, row.label, row.eventTimeMs);
-            }
+            record(kb, s.from(), prediction(prediction, std, b), Math.min(window, kb.history.size()));
         }
     }
 }

@@ -84,6 +84,33 @@ public abstract class InferenceEngine {
         calls++;
     }
 
+    /**
+     * Records row {@code index} of {@code kb}'s prediction and context size; a labeled row whose
+     * prediction is servable then joins the key's history. Returns whether it joined.
+     */
+    protected final boolean record(KeyBatch kb, int index, float[] prediction, int contextSize) {
+        Row row = kb.rows.get(index);
+        kb.predictions[index] = prediction;
+        kb.contextSizes[index] = contextSize;
+        kb.servable[index] = servable(prediction);
+        if (!row.isLabeled() || !kb.servable[index]) {
+            return false;
+        }
+        kb.history.append(row.num, row.cat, row.label, row.eventTimeMs);
+        return true;
+    }
+
+    /** Finite probabilities, or a finite mean (and std, where the model has one). */
+    private boolean servable(float[] prediction) {
+        int checked = model.isClassification() || model.hasStd() ? prediction.length : 1;
+        for (int i = 0; i < checked; i++) {
+            if (!Float.isFinite(prediction[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Copies one prediction out of the output buffers. */
     protected final float[] prediction(FloatBuffer probsOrMean, FloatBuffer std, int index) {
         if (model.isClassification()) {

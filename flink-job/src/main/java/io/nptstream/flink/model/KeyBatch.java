@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * One key's part of a flush: its context history (read from keyed state; the engine appends the
- * labeled rows to it) and its new rows in arrival order. The engine fills in one prediction and
- * one context size per row.
+ * labeled rows to it) and its new rows in arrival order. The engine fills in one prediction, one
+ * context size and whether the prediction may be served per row.
  */
 public final class KeyBatch {
     public final String key;
@@ -17,6 +17,11 @@ public final class KeyBatch {
     public final float[][] predictions;
     /** Per row: labeled context rows it attended to. */
     public final int[] contextSizes;
+    /**
+     * Per row: whether its prediction is finite. One that is not is never served as a prediction,
+     * and its row does not join the context.
+     */
+    public final boolean[] servable;
 
     public KeyBatch(String key, ContextHistory history, List<Row> rows) {
         this.key = key;
@@ -24,5 +29,6 @@ public final class KeyBatch {
         this.rows = List.copyOf(rows);
         this.predictions = new float[rows.size()][];
         this.contextSizes = new int[rows.size()];
+        this.servable = new boolean[rows.size()];
     }
 }

@@ -165,12 +165,8 @@ public final class StepEngine extends InferenceEngine {
             KeyBatch kb = s.batch();
             int context = kb.history.size();
             for (int i = 0; i < s.length(); i++) {
-                Row row = s.row(i);
-                kb.predictions[s.from() + i] = prediction(out.prediction, out.std, b * rows + i);
-                kb.contextSizes[s.from() + i] = Math.min(window, context);
-                if (row.isLabeled()) {
+                if (record(kb, s.from() + i, prediction(out.prediction, out.std, b * rows + i), Math.min(window, context))) {
                     entries[b].append(out.newK, out.newV, (b * layers * rows + i) * rowDim, rows * rowDim);
-                    kb.history.append(row.num, row.cat, row.label, row.eventTimeMs);
                     context++;
                 }
             }
@@ -200,11 +196,7 @@ public final class StepEngine extends InferenceEngine {
             int first = kb.history.size();
             int context = first;
             for (int i = 0; i < s.length(); i++) {
-                Row row = s.row(i);
-                kb.predictions[s.from() + i] = prediction(out.prediction, out.std, b * rows + first + i);
-                kb.contextSizes[s.from() + i] = Math.min(window, context);
-                if (row.isLabeled()) {
-                    kb.history.append(row.num, row.cat, row.label, row.eventTimeMs);
+                if (record(kb, s.from() + i, prediction(out.prediction, out.std, b * rows + first + i), Math.min(window, context))) {
                     context++;
                 }
             }

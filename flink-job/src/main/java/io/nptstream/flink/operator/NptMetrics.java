@@ -15,6 +15,8 @@ final class NptMetrics {
 
     final Counter recordsIn;
     final Counter predictionsOut;
+    /** Records answered with a NON_FINITE_PREDICTION dead letter instead of a prediction. */
+    final Counter nonFinitePredictions;
     /** Microseconds from a record's arrival at the operator to its prediction's emission. */
     final Histogram inferenceLatencyUs;
     /** Records per flush. */
@@ -30,6 +32,7 @@ final class NptMetrics {
         this.classification = classification;
         recordsIn = group.counter("recordsIn");
         predictionsOut = group.counter("predictionsOut");
+        nonFinitePredictions = group.counter("deadLetters_NON_FINITE_PREDICTION");
         inferenceLatencyUs = group.histogram("inferenceLatencyUs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         batchSize = group.histogram("batchSize", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         contextSize = group.histogram("contextSize", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));

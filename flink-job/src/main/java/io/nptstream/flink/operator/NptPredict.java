@@ -1,6 +1,7 @@
 package io.nptstream.flink.operator;
 
 import ai.onnxruntime.OrtException;
+import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.model.ModelBundle;
@@ -9,9 +10,16 @@ import io.nptstream.proto.Manifest;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.util.OutputTag;
 
 /** The NPT operator's entry point: the job calls this, and nothing else of the operator. */
 public final class NptPredict {
+    /**
+     * Records whose prediction came out non-finite (NON_FINITE_PREDICTION): the side output of the
+     * stream that {@link #apply} returns. They are never predictions and never join a context.
+     */
+    public static final OutputTag<Rejected> DEAD_LETTERS = new OutputTag<>("npt-dead-letters") {};
+
     private NptPredict() {}
 
     /**
@@ -20,7 +28,8 @@ public final class NptPredict {
      */
     public static SingleOutputStreamOperator<Scored> apply(KeyedStream<Row, String> rows, NptOperatorConfig config) {
         check(config);
-        return rows.transform("NPT predict", TypeInformation.of(Scored.class), new NptPredictOperator(config));
+        // A stable uid: the keyed contexts are matched by it on restore, whatever else changes in the graph.
+        return rows.transform("NPT predict", TypeInformation.of(Scored.class), new NptPredictOperator(config)).uid("npt-predict");
     }
 
     /** Loads and validates the manifest only (for the job's startup checks and for Row building). */

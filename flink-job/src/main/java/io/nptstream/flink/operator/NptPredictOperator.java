@@ -1,5 +1,6 @@
 package io.nptstream.flink.operator;
 
+import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.model.FullEngine;
@@ -12,7 +13,9 @@ import io.nptstream.flink.state.ContextHistory;
 import io.nptstream.flink.state.ContextHistorySerializer;
 import io.nptstream.flink.state.KvCache;
 import java.time.Duration;
+import io.nptstream.proto.Reason;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -239,6 +242,14 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
     private void emit(Buffered b) {
         Row row = b.row;
         float[] prediction = b.batch.predictions[b.index];
+        if (!b.batch.servable[b.index]) {
+            metrics.nonFinitePredictions.inc();
+            String detail = "record id='" + row.id + "' of key '" + row.key + "': the model's output "
+                    + Arrays.toString(prediction) + " is not finite; it was not served and did not join the key's context";
+            output.collect(NptPredict.DEAD_LETTERS, new StreamRecord<>(new Rejected(null, "", -1, -1,
+                    Reason.NON_FINITE_PREDICTION, detail, System.currentTimeMillis())));
+            return;
+        }
         Scored s = new Scored();
         s.key = row.key;
         s.id = row.id;

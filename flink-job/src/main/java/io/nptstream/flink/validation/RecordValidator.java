@@ -11,12 +11,15 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
  * Checks a Record against the manifest's schema and lays it out as a {@link Row} in the
  * manifest's column order. Missing values (NaN) and unknown categories are not errors: the model
- * has a mask bit for them.
+ * has a mask bit for them. A numeric value farther than {@code Manifest.value_limit_std} standard
+ * deviations from its training mean is (OUT_OF_RANGE): no row like it was ever seen, and one such
+ * value must not reach a key's context.
  */
 public final class RecordValidator implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -28,6 +31,12 @@ public final class RecordValidator implements Serializable {
     /** The schema's feature names in manifest order, for error details. */
     private final List<String> featureNames = new ArrayList<>();
     private final String[] numericNames;
+    /** Per numeric column, and for a regression label: the interval of values that are served. */
+    private final double[] numericLow;
+    private final double[] numericHigh;
+    private final double labelLow;
+    private final double labelHigh;
+    private final double limitStd;
     private final String[] categoricalNames;
     /** Per categorical column: category -> vocabulary index + 1. */
     private final Map<String, Long>[] vocabularies;
@@ -48,12 +57,17 @@ public final class RecordValidator implements Serializable {
             }
         }
         numericNames = new String[numeric];
+        numericLow = new double[numeric];
+        numericHigh = new double[numeric];
+        limitStd = manifest.getValueLimitStd() > 0 ? manifest.getValueLimitStd() : Double.POSITIVE_INFINITY;
         categoricalNames = new String[categorical];
         vocabularies = new Map[categorical];
         for (Attribute a : manifest.getFeaturesList()) {
             Column c = columns.get(a.getName());
             if (c.numeric) {
                 numericNames[c.index] = a.getName();
+                numericLow[c.index] = bound(a.getMean(), -a.getStd());
+                numericHigh[c.index] = bound(a.getMean(), a.getStd());
             } else {
                 categoricalNames[c.index] = a.getName();
                 Map<String, Long> vocabulary = new HashMap<>();
@@ -64,6 +78,8 @@ public final class RecordValidator implements Serializable {
             }
         }
         classification = manifest.getTarget().getTask() == Target.Task.CLASSIFICATION;
+        labelLow = classification ? Double.NEGATIVE_INFINITY : bound(manifest.getTarget().getMean(), -manifest.getTarget().getStd());
+        labelHigh = classification ? Double.POSITIVE_INFINITY : bound(manifest.getTarget().getMean(), manifest.getTarget().getStd());
         for (int i = 0; i < manifest.getTarget().getClassesCount(); i++) {
             classIndex.put(manifest.getTarget().getClasses(i), i);
             classNames.add(manifest.getTarget().getClasses(i));
@@ -96,7 +112,7 @@ public final class RecordValidator implements Serializable {
             if (!c.numeric) {
                 throw new Rejection(Reason.WRONG_TYPE, "feature '" + e.getKey() + "' is categorical but was sent as numeric " + e.getValue() + ": send it in categorical");
             }
-            num[c.index] = finiteFloat("feature '" + e.getKey() + "'", e.getValue());
+            num[c.index] = servedFloat("feature '" + e.getKey() + "'", e.getValue(), numericLow[c.index], numericHigh[c.index]);
         }
         for (Map.Entry<String, String> e : record.getCategoricalMap().entrySet()) {
             Column c = column(e.getKey(), "categorical");
@@ -142,7 +158,7 @@ public final class RecordValidator implements Serializable {
                 if (classification) {
                     throw new Rejection(Reason.WRONG_TYPE, "label_value " + record.getLabelValue() + " sent for a classification target: send label_class");
                 }
-                return finiteFloat("label_value", record.getLabelValue());
+                return servedFloat("label_value", record.getLabelValue(), labelLow, labelHigh);
             }
             default -> {
                 return Float.NaN;
@@ -150,7 +166,13 @@ public final class RecordValidator implements Serializable {
         }
     }
 
-    private static float finiteFloat(String what, double v) throws Rejection {
+    /** mean + limit * signedStd; unbounded when the manifest sets no limit. */
+    private double bound(double mean, double signedStd) {
+        return Double.isInfinite(limitStd) ? Math.copySign(Double.POSITIVE_INFINITY, signedStd) : mean + limitStd * signedStd;
+    }
+
+    /** NaN (unknown) as it is; otherwise a finite float32 within [low, high]. */
+    private float servedFloat(String what, double v, double low, double high) throws Rejection {
         if (Double.isNaN(v)) {
             return Float.NaN;
         }
@@ -158,6 +180,11 @@ public final class RecordValidator implements Serializable {
         if (Float.isInfinite(f)) {
             throw new Rejection(Reason.NOT_FINITE, what + " is " + v + (Double.isInfinite(v) ? "" : ", beyond float32")
                     + ": send a finite value, or NaN when it is unknown");
+        }
+        if (f < low || f > high) {
+            throw new Rejection(Reason.OUT_OF_RANGE, String.format(Locale.ROOT,
+                    "%s is %s, beyond the model's range [%.6g, %.6g] (%.0f standard deviations of its training data): "
+                            + "check the value, or send NaN when it is unknown", what, v, low, high, limitStd));
         }
         return f;
     }

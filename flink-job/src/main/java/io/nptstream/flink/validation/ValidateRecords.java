@@ -1,5 +1,6 @@
 package io.nptstream.flink.validation;
 
+import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.kafka.RawRecord;
 import io.nptstream.proto.Manifest;

@@ -109,6 +109,23 @@ class RecordValidatorTest {
     }
 
     @Test
+    void outOfRangeBeyondTheManifestsLimitInTrainingStandardDeviations() throws Rejection {
+        Manifest m = manifest(Target.Task.REGRESSION).toBuilder().setValueLimitStd(100)
+                .setFeatures(0, Attribute.newBuilder().setName("price").setKind(Attribute.Kind.NUMERIC).setMean(0.5).setStd(0.1))
+                .setFeatures(2, Attribute.newBuilder().setName("demand").setKind(Attribute.Kind.NUMERIC).setMean(2).setStd(1))
+                .setTarget(Target.newBuilder().setName("y").setTask(Target.Task.REGRESSION).setMean(10).setStd(2))
+                .build();
+        RecordValidator v = new RecordValidator(m);
+        rejects(v, valid().putNumeric("price", 3.0e38), Reason.OUT_OF_RANGE, "price");
+        rejects(v, valid().putNumeric("price", 0.5 - 10.01), Reason.OUT_OF_RANGE, "price");
+        rejects(v, valid().setLabelValue(10 + 201 * 2), Reason.OUT_OF_RANGE, "label_value");
+        assertEquals(0.5f + 9.9f, v.validate(valid().putNumeric("price", 0.5 + 9.9).setLabelValue(-189).build()).num[0], 1e-5);
+        assertTrue(Float.isNaN(v.validate(valid().putNumeric("price", Double.NaN).build()).num[0]), "NaN stays unknown");
+        // A model without a limit (none in the manifest) serves every finite value.
+        assertEquals(3.0e38f, regressor.validate(valid().putNumeric("price", 3.0e38).build()).num[0]);
+    }
+
+    @Test
     void unknownClass() {
         rejects(classifier, valid().setLabelClass("sideways"), Reason.UNKNOWN_CLASS, "sideways");
     }

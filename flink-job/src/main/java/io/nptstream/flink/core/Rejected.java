@@ -1,4 +1,4 @@
-package io.nptstream.flink.validation;
+package io.nptstream.flink.core;
 
 import io.nptstream.proto.Reason;
 
