@@ -248,6 +248,11 @@ class ABD(nn.Module):
         self.heads = cfg.heads
         self.ln1, self.ln2 = nn.LayerNorm(D), nn.LayerNorm(D)
         self.q, self.k, self.v = nn.Linear(D, D), nn.Linear(D, D), nn.Linear(D, D)
+        with torch.no_grad():
+            # Keys start as the queries, so each head's first scores are similarities between rows:
+            # the model starts as a kernel smoother over its context (kNN-like), which is where
+            # reading the context's labels begins; training then shapes the metric.
+            self.k.weight.copy_(self.q.weight)
         self.out = nn.Linear(D, D)
         self.res = nn.Linear(D, D, bias=False)
         self.ff = FeedForward(D, cfg)

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from npt_export import data as D
 from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig
+from npt_export.tasks import relabel_runs
 
 
 @dataclass
@@ -36,7 +37,7 @@ class TrainConfig:
     device: str = "cpu"
     bf16: bool = False
     seed: int = 0
-    steps: int = 300
+    steps: int = 600
     batch: int = 4                 # sequences (CAUSAL) or sets (BIDIRECTIONAL) per step
     seq_mult: int = 2              # CAUSAL: rows per sequence = seq_mult * window
     queries: int = 32              # BIDIRECTIONAL: queries per set
@@ -45,6 +46,8 @@ class TrainConfig:
     flat_frac: float = 0.7         # lr flat, then cosine to 0 (the paper's schedule)
     p_feature: float = 0.15
     p_target: float = 0.15         # context-stream labels masked (the query stream's always are)
+    p_relabel: float = 0.5         # runs whose labels come from a drawn task (tasks.py), not the stream
+    p_drift: float = 0.5           # runs whose task changes at a random point (an abrupt drift)
     lam_floor: float = 0.1
     lam_anneal_frac: float = 0.3   # lam goes 1 -> lam_floor over this part of training
     val_frac: float = 0.1          # validation: the END of the training rows
@@ -170,6 +173,7 @@ def training_loss(model: NPT, tc: TrainConfig, stream: Stream, gen: torch.Genera
     W = cfg.window
     length = tc.seq_mult * W if cfg.attention == CAUSAL else W + tc.queries
     num, cat, y, valid = sample_runs(stream, gen, tc.batch, length)
+    y = relabel_runs(cfg, num, cat, y, tc.p_relabel, tc.p_drift, gen)
     num_in, cat_in, cat_masked, ch_num, ch_cat = mask_features(cfg, num, cat, tc.p_feature, gen)
     y_ctx, y_masked = mask_targets(y, tc.p_target, gen)
     if cfg.attention == CAUSAL:
@@ -216,40 +220,54 @@ def lr_at(tc: TrainConfig, step: int) -> float:
 # ----------------------------------------------------------------------------- validation
 
 
+def shifted_labels(cfg: NPTConfig, y):
+    """The probe's new relation: every class moved to the next one (a permutation that changes
+    every label), or a regression target mirrored around its mean."""
+    if cfg.task == CLASSIFICATION:
+        return (y + 1) % cfg.n_classes
+    return 2 * cfg.y_mean - y
+
+
 @torch.no_grad()
 def validate(model: NPT, stream: Stream, device) -> dict[str, float]:
     """Prequential scores on the validation rows: each is predicted from the labeled rows before it
-    (training rows included), exactly as served."""
+    (training rows included), exactly as served; once with the stream's labels and once with every
+    label shifted (`shifted_labels`), which only a model that reads its context can follow. The
+    validation loss, which picks the checkpoint, is the mean of the two."""
     from npt_export.prequential import evaluate_rows
     model.eval()
-    totals = {"loss": 0.0, "correct": 0.0, "sq": 0.0, "n": 0}
-    for g in stream.groups:
-        score = g >= stream.val_start
-        if not score.any():
-            continue
-        first = int(score.nonzero()[0])
-        history = model.cfg.abd_layers * model.cfg.window
-        idx = g[max(0, first - history):]
-        num, cat, y = stream.take(idx)
-        out = evaluate_rows(model, num, cat, y, device=device)
-        n_hist = len(idx) - int(score.sum())
-        yv = y[n_hist:]
-        lab = ~torch.isnan(yv)
-        if model.cfg.task == CLASSIFICATION:
-            probs = out[0][n_hist:][lab]
-            t = yv[lab].long()
-            totals["loss"] += float(F.nll_loss(torch.log(probs.clamp_min(1e-12)), t, reduction="sum"))
-            totals["correct"] += float((probs.argmax(-1) == t).sum())
+    cfg = model.cfg
+    scores = {}
+    for name, relabel in (("", lambda y: y), ("_shifted", lambda y: shifted_labels(cfg, y))):
+        loss = correct = sq = 0.0
+        n = 0
+        for g in stream.groups:
+            score = g >= stream.val_start
+            if not score.any():
+                continue
+            first = int(score.nonzero()[0])
+            idx = g[max(0, first - cfg.abd_layers * cfg.window):]
+            num, cat, y = stream.take(idx)
+            y = relabel(y)
+            out = evaluate_rows(model, num, cat, y, device=device)
+            n_hist = len(idx) - int(score.sum())
+            yv = y[n_hist:]
+            lab = ~torch.isnan(yv)
+            if cfg.task == CLASSIFICATION:
+                probs = out[0][n_hist:][lab]
+                t = yv[lab].long()
+                loss += float(F.nll_loss(torch.log(probs.clamp_min(1e-12)), t, reduction="sum"))
+                correct += float((probs.argmax(-1) == t).sum())
+            else:
+                sq += float(((out[0][n_hist:][lab] - yv[lab]) ** 2).sum())
+            n += int(lab.sum())
+        n = max(1, n)
+        if cfg.task == CLASSIFICATION:
+            scores.update({f"loss{name}": loss / n, f"val_accuracy{name}": correct / n})
         else:
-            mean = out[0][n_hist:][lab]
-            totals["sq"] += float(((mean - yv[lab]) ** 2).sum())
-        totals["n"] += int(lab.sum())
+            scores.update({f"loss{name}": math.sqrt(sq / n), f"val_rmse{name}": math.sqrt(sq / n)})
     model.train()
-    n = max(1, totals["n"])
-    if model.cfg.task == CLASSIFICATION:
-        return {"val_loss": totals["loss"] / n, "val_accuracy": totals["correct"] / n}
-    rmse = math.sqrt(totals["sq"] / n)
-    return {"val_loss": rmse, "val_rmse": rmse}
+    return {"val_loss": (scores.pop("loss") + scores.pop("loss_shifted")) / 2, **scores}
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -342,7 +360,8 @@ def parse_args(argv):
     p.add_argument("--attn-dropout", type=float, default=0.0)
     for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries"):
         p.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(TrainConfig, f))
-    for f in ("lr", "weight_decay", "flat_frac", "p_feature", "p_target", "lam_floor", "lam_anneal_frac", "val_frac"):
+    for f in ("lr", "weight_decay", "flat_frac", "p_feature", "p_target", "p_relabel", "p_drift", "lam_floor",
+              "lam_anneal_frac", "val_frac"):
         p.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(TrainConfig, f))
     p.add_argument("--no-export", dest="export", action="store_false")
     a = p.parse_args(argv)
