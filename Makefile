@@ -71,9 +71,11 @@ $(BENCH)/matmul.onnx: bench/matmul_onnx.py | venv
 	$(PY) $< $@ 1024
 
 # NPT against MOA's learners on Elec2 and drifting synthetic streams, then NPT's speed figures:
-# build/bench/results.md, results.json, accuracy-*.png (about 30 minutes on 2 cores, models cached).
+# build/bench/results.md, results.json, accuracy-*.png (models cached in build/bench/models;
+# BENCH_ARGS=--no-speed skips the speed sweep).
+BENCH_ARGS ?=
 bench: bench-build bench-classpath $(BENCH)/matmul.onnx
-	nice -n 10 $(BENCH_RUN)
+	nice -n 10 $(BENCH_RUN) $(BENCH_ARGS)
 
 # Smoke run on the tiny fixture model (about a minute): fails when a figure is missing or NaN.
 bench-quick: bench-build bench-smoke

@@ -5,8 +5,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * `make bench`: NPT (replayed through the Flink operator) and MOA's online learners on the same
@@ -32,56 +34,65 @@ public final class Bench {
         NptModels models = new NptModels(c.python, c.modelExport, c.out.resolve("training.log"));
         List<BenchStream> streams = new ArrayList<>();
         List<Outcome> outcomes = new ArrayList<>();
+        Map<String, Double> probes = new LinkedHashMap<>();
         SpeedSweep.Result speed;
         if (c.quick) {
             BenchStream fixture = stream("fixture-causal-cls", BenchConfig.FIXTURE.resolve("data.csv"), "key",
                     "the CAUSAL test fixture's keyed stream");
-            compare(fixture, BenchConfig.FIXTURE, c, streams, outcomes, null);
+            compare(fixture, BenchConfig.FIXTURE, c, streams, outcomes, probes, null);
             speed = sweep(fixture, BenchConfig.FIXTURE, c);
         } else if (c.only != null) {
             speed = null;
             BenchStream s = SyntheticStreams.write(c.out.getParent().resolve("streams"), c.syntheticRows).stream()
                     .filter(x -> x.name().equals(c.only)).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("--only " + c.only + ": no such synthetic stream"));
-            compare(s, models.ensure(s, c.out.getParent().resolve("models/" + s.name()), List.of("--steps",
-                    Integer.toString(c.syntheticSteps), "--window", Integer.toString(c.syntheticWindow), "--seq-mult", "2")),
-                    c, streams, outcomes, null);
+            compare(s, models.ensure(s, c.out.getParent().resolve("models/" + s.name()), List.of()),
+                    c, streams, outcomes, probes, null);
         } else {
             // Electricity and the speed figures first, then the synthetic streams; the report is
             // rewritten after each step, so a run cut short still leaves what it measured.
             BenchStream elec = stream("electricity", c.electricity, null, "Elec2, NSW electricity prices");
             Path elecModel = Files.isRegularFile(c.electricityModel.resolve("manifest.pb")) ? c.electricityModel
-                    : models.ensure(elec, c.out.resolve("models/electricity"), List.of("--steps", Integer.toString(c.electricitySteps)));
-            compare(elec, elecModel, c, streams, outcomes, null);
-            // Same architecture as the default model, served up to W = 1024; only its speed is used.
-            int maxWindow = c.windows[c.windows.length - 1];
-            Path speedModel = models.ensure(elec, c.out.resolve("models/speed-w" + maxWindow),
-                    List.of("--window", Integer.toString(maxWindow), "--steps", "3", "--eval-every", "3", "--batch", "1", "--seq-mult", "1"));
-            speed = sweep(elec, speedModel, c);
-            Report.write(outcomes, speed, c.out);
+                    : models.ensure(elec, c.out.resolve("models/electricity"), List.of());
+            compare(elec, elecModel, c, streams, outcomes, probes, null);
+            speed = c.noSpeed ? null : speedSweep(elec, models, c);
+            Report.write(streams, outcomes, probes, speed, c.out);
             for (BenchStream s : SyntheticStreams.write(c.out.resolve("streams"), c.syntheticRows)) {
-                compare(s, models.ensure(s, c.out.resolve("models/" + s.name()), List.of("--steps",
-                        Integer.toString(c.syntheticSteps), "--window", Integer.toString(c.syntheticWindow), "--seq-mult", "2")),
-                        c, streams, outcomes, speed);
+                compare(s, models.ensure(s, c.out.resolve("models/" + s.name()), List.of()), c, streams, outcomes, probes, speed);
             }
         }
 
-        Report.write(outcomes, speed, c.out);
-        System.out.println(Report.markdown(outcomes, speed));
-        return check(streams, outcomes, speed, c);
+        Report.write(streams, outcomes, probes, speed, c.out);
+        System.out.println(Report.markdown(streams, outcomes, probes, speed));
+        return check(streams, outcomes, probes, speed, c);
     }
 
-    /** NPT, then every MOA learner, on {@code s}; the report so far is rewritten after each stream. */
+    /**
+     * NPT, its context probe, then every MOA learner, on {@code s}; the report so far is rewritten
+     * after each stream.
+     */
     private static void compare(BenchStream s, Path model, BenchConfig c, List<BenchStream> streams, List<Outcome> outcomes,
-                                SpeedSweep.Result speed) throws Exception {
+                                Map<String, Double> probes, SpeedSweep.Result speed) throws Exception {
         System.out.printf(Locale.ROOT, "%s: %d rows, NPT model %s%n", s.name(), s.rows(), model);
         streams.add(s);
-        outcomes.add(print(NptRunner.run(s, model, new NptOperatorConfig(), c.out.resolve("predictions/" + s.name() + ".csv"))));
+        Path predictions = c.out.resolve("predictions/" + s.name() + ".csv");
+        outcomes.add(print(NptRunner.run(s, model, new NptOperatorConfig(), predictions)));
+        double follows = NptRunner.probe(s, model, new NptOperatorConfig(), predictions, c.out.resolve("probe"));
+        System.out.printf(Locale.ROOT, "  NPT follows shifted context labels on %.2f%% of scored rows%n", 100 * follows);
+        probes.put(s.name(), follows);
         CsvInstances data = CsvInstances.read(s);
         for (String learner : MoaRunner.LEARNERS.keySet()) {
             outcomes.add(print(MoaRunner.run(s, data, learner)));
         }
-        Report.write(outcomes, speed, c.out);
+        Report.write(streams, outcomes, probes, speed, c.out);
+    }
+
+    /** The speed sweep on a model of the default architecture, served up to the largest W of the sweep. */
+    private static SpeedSweep.Result speedSweep(BenchStream elec, NptModels models, BenchConfig c) throws Exception {
+        int maxWindow = c.windows[c.windows.length - 1];
+        Path speedModel = models.ensure(elec, c.out.resolve("models/speed-w" + maxWindow),
+                List.of("--window", Integer.toString(maxWindow), "--steps", "3", "--eval-every", "3", "--batch", "1", "--seq-mult", "1"));
+        return sweep(elec, speedModel, c);
     }
 
     private static SpeedSweep.Result sweep(BenchStream s, Path model, BenchConfig c) throws Exception {
@@ -98,7 +109,7 @@ public final class Bench {
         try (var lines = Files.lines(csv)) {
             rows = lines.skip(1).filter(l -> !l.isBlank()).count();
         }
-        return new BenchStream(name, csv, key, rows, description);
+        return new BenchStream(name, csv, key, rows, description, BenchStream.NO_DRIFT);
     }
 
     private static Outcome print(Outcome o) {
@@ -106,8 +117,8 @@ public final class Bench {
         return o;
     }
 
-    static List<String> check(List<BenchStream> streams, List<Outcome> outcomes, SpeedSweep.Result speed, BenchConfig c)
-            throws IOException {
+    static List<String> check(List<BenchStream> streams, List<Outcome> outcomes, Map<String, Double> probes,
+                              SpeedSweep.Result speed, BenchConfig c) throws IOException {
         List<String> problems = new ArrayList<>();
         List<String> learners = new ArrayList<>(List.of("NPT"));
         learners.addAll(MoaRunner.LEARNERS.keySet());
@@ -122,6 +133,12 @@ public final class Bench {
                     problems.add(String.format(Locale.ROOT, "%s / %s: accuracy %s, %s records/s, %d of %d rows scored",
                             s.name(), l, o.accuracy(), o.recordsPerSecond(), o.scored(), s.rows() - s.trainRows()));
                 }
+            }
+        }
+        for (BenchStream s : streams) {
+            Double follows = probes.get(s.name());
+            if (follows == null || !(follows >= 0 && follows <= 1)) {
+                problems.add(s.name() + ": no context probe figure (" + follows + ")");
             }
         }
         if (speed == null) {
@@ -140,9 +157,15 @@ public final class Bench {
         if (!(speed.rooflineShare() > 0)) {
             problems.add("no roofline ratio (peak " + speed.peakGflops() + " GFLOP/s)");
         }
-        for (String png : streams.stream().map(s -> "accuracy-" + s.name() + ".png").toList()) {
+        for (BenchStream s : streams) {
+            String png = "accuracy-" + s.name() + ".png";
             if (!Files.isRegularFile(c.out.resolve(png))) {
                 problems.add("missing plot " + png);
+            }
+            for (Outcome o : outcomes) {
+                if (o.stream().equals(s.name()) && o.windowedAccuracy().length < 2) {
+                    problems.add(png + ": " + o.learner() + " has " + o.windowedAccuracy().length + " point(s), no line to draw");
+                }
             }
         }
         return problems;

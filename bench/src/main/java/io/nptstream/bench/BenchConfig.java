@@ -14,15 +14,10 @@ public final class BenchConfig {
     public Path electricityModel = Path.of("build/models/elec");
     /** Rows of each synthetic stream. */
     public long syntheticRows = 10_000;
-    /**
-     * The synthetic streams' models: a short training (2-core budget) with window 64 over runs of
-     * 2 W rows; electricity's steps when `make model` has not made its model.
-     */
-    public int syntheticSteps = 100;
-    public int syntheticWindow = 64;
-    public int electricitySteps = 200;
     /** Only this synthetic stream (no electricity, no speed sweep), into out/NAME; null = everything. */
     public String only;
+    /** Accuracy only: every stream, no speed sweep (which is the slow part and doesn't depend on training). */
+    public boolean noSpeed;
     public int[] windows = {64, 256, 1024};
     public int[] batchSizes = {1, 16, 64, 256};
     public long speedRows = 20_000;
@@ -53,13 +48,13 @@ public final class BenchConfig {
                 case "--quick" -> c = quick();
                 case "--python" -> c.python = args[++i];
                 case "--synthetic-rows" -> c.syntheticRows = Long.parseLong(args[++i]);
-                case "--synthetic-steps" -> c.syntheticSteps = Integer.parseInt(args[++i]);
+                case "--no-speed" -> c.noSpeed = true;
                 case "--only" -> {
                     c.only = args[++i];
                     c.out = c.out.resolve(c.only);
                 }
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "'; use --quick, --python PATH, --synthetic-rows N, --synthetic-steps N, --only SYNTHETIC_STREAM");
+                        + "'; use --quick, --python PATH, --synthetic-rows N, --no-speed, --only SYNTHETIC_STREAM");
             }
         }
         return c;

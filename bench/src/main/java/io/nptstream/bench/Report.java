@@ -1,31 +1,35 @@
 package io.nptstream.bench;
 
 import io.nptstream.flink.operator.NptOperatorConfig.Inference;
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
-import javax.imageio.ImageIO;
+import org.knowm.xchart.AnnotationLine;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.VectorGraphicsEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.style.Styler;
 
 /** Writes the bench's figures: results.md (printed too), results.json and one accuracy plot per stream. */
 public final class Report {
-    private static final Color[] COLORS = {new Color(0xd62728), new Color(0x1f77b4), new Color(0x2ca02c),
-            new Color(0xff7f0e), new Color(0x9467bd), new Color(0x7f7f7f), new Color(0x8c564b)};
-
     private Report() {}
 
-    public static String markdown(List<Outcome> outcomes, SpeedSweep.Result speed) {
+    /** Rows after an abrupt drift over which every learner's recovery is scored. */
+    static final int[] RECOVERY_ROWS = {1000, 2000};
+    /** NPT's goal after a drift: within this many points of the best learner. */
+    static final double RECOVERY_MARGIN = 0.02;
+    /** NPT's goal on the context probe: its predictions follow the shifted labels this often. */
+    static final double PROBE_GOAL = 0.9;
+    /** NPT's goal on Elec2, where the first model scored 91.88%: learning from the context must not cost it. */
+    static final double ELECTRICITY_GOAL = 0.915;
+
+    public static String markdown(List<BenchStream> streams, List<Outcome> outcomes, Map<String, Double> probes,
+                                  SpeedSweep.Result speed) {
         StringBuilder md = new StringBuilder("# NPT Stream vs MOA: prequential accuracy on the last 80% of each stream\n\n");
         md.append("MOA learners train on every row (the first 20% unscored); NPT is trained on the first 20% and "
                 + "replayed through the Flink operator. Latency: per record, NPT only.\n\n");
@@ -35,6 +39,7 @@ public final class Report {
             md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.2f%% | %.0f | %s | %s |\n", o.stream(), o.learner(),
                     o.scored(), 100 * o.accuracy(), o.recordsPerSecond(), us(o.p50LatencyUs()), us(o.p99LatencyUs())));
         }
+        adaptation(streams, outcomes, probes, md);
         if (speed == null) {
             return md.toString();
         }
@@ -71,6 +76,69 @@ public final class Report {
         return md.toString();
     }
 
+    /**
+     * Whether NPT learns from its context: NPT against the best MOA learner on each stream, every
+     * learner's accuracy right after each abrupt drift, and the context probe ({@link NptRunner#probe}).
+     */
+    private static void adaptation(List<BenchStream> streams, List<Outcome> outcomes, Map<String, Double> probes,
+                                   StringBuilder md) {
+        md.append("\n## NPT against the best MOA learner, and the context probe\n\n");
+        md.append("Probe: the stream replayed with every class c relabelled (c + 1) mod C; the share of scored rows whose "
+                + "NPT prediction moves the same way (goal >= ").append(pct(PROBE_GOAL)).append(").\n\n");
+        md.append("| stream | NPT | best MOA learner | NPT - best (points) | NPT >= best | probe: follows |\n");
+        md.append("|---|---:|---|---:|---|---:|\n");
+        for (BenchStream s : streams) {
+            Outcome npt = find(outcomes, s.name(), "NPT");
+            Outcome best = outcomes.stream().filter(o -> o.stream().equals(s.name()) && !o.learner().equals("NPT"))
+                    .max(java.util.Comparator.comparingDouble(Outcome::accuracy)).orElse(null);
+            if (npt == null || best == null) {
+                continue;
+            }
+            Double follows = probes.get(s.name());
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s %s | %+.2f | %s | %s |%n", s.name(), pct(npt.accuracy()),
+                    best.learner(), pct(best.accuracy()), 100 * (npt.accuracy() - best.accuracy()),
+                    verdict(npt.accuracy() >= best.accuracy()), follows == null ? "-" : pct(follows)));
+        }
+        Outcome elec = find(outcomes, "electricity", "NPT");
+        if (elec != null) {
+            md.append(String.format(Locale.ROOT, "%nElectricity NPT >= %s: %s (%s)%n", pct(ELECTRICITY_GOAL),
+                    pct(elec.accuracy()), verdict(elec.accuracy() >= ELECTRICITY_GOAL)));
+        }
+        List<BenchStream> drifting = streams.stream().filter(s -> s.abruptDriftRow() != BenchStream.NO_DRIFT).toList();
+        if (drifting.isEmpty()) {
+            return;
+        }
+        md.append("\n## Drift recovery: accuracy over the rows right after each abrupt drift\n\n| stream | learner |");
+        for (int rows : RECOVERY_ROWS) {
+            md.append(" first ").append(rows).append(" rows |");
+        }
+        md.append(" NPT within ").append(Math.round(100 * RECOVERY_MARGIN)).append(" points of the best |\n|---|---|");
+        md.append("---:|".repeat(RECOVERY_ROWS.length)).append("---|\n");
+        for (BenchStream s : drifting) {
+            long from = s.abruptDriftRow() - s.trainRows();
+            List<Outcome> here = outcomes.stream().filter(o -> o.stream().equals(s.name())).toList();
+            for (Outcome o : here) {
+                md.append("| ").append(s.name()).append(" | ").append(o.learner()).append(" |");
+                boolean within = true;
+                for (int rows : RECOVERY_ROWS) {
+                    double acc = o.accuracy(from, from + rows);
+                    double best = here.stream().mapToDouble(x -> x.accuracy(from, from + rows)).max().orElse(Double.NaN);
+                    within &= acc >= best - RECOVERY_MARGIN;
+                    md.append(' ').append(pct(acc)).append(" |");
+                }
+                md.append(o.learner().equals("NPT") ? " " + verdict(within) + " |" : " |").append('\n');
+            }
+        }
+    }
+
+    private static Outcome find(List<Outcome> outcomes, String stream, String learner) {
+        return outcomes.stream().filter(o -> o.stream().equals(stream) && o.learner().equals(learner)).findFirst().orElse(null);
+    }
+
+    private static String pct(double v) {
+        return String.format(Locale.ROOT, "%.2f%%", 100 * v);
+    }
+
     private static String verdict(boolean met) {
         return met ? "met" : "NOT met";
     }
@@ -87,14 +155,17 @@ public final class Report {
         return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.0f", v);
     }
 
-    public static String json(List<Outcome> outcomes, SpeedSweep.Result speed) {
-        StringBuilder j = new StringBuilder("{\n  \"outcomes\": [\n");
+    public static String json(List<Outcome> outcomes, Map<String, Double> probes, SpeedSweep.Result speed) {
+        StringBuilder j = new StringBuilder("{\n  \"probe_follows\": {");
+        j.append(probes.entrySet().stream().map(e -> "\"" + e.getKey() + "\": " + num(e.getValue()))
+                .collect(Collectors.joining(", ")));
+        j.append("},\n  \"outcomes\": [\n");
         for (int i = 0; i < outcomes.size(); i++) {
             Outcome o = outcomes.get(i);
             j.append(String.format(Locale.ROOT, "    {\"stream\": \"%s\", \"learner\": \"%s\", \"scored\": %d, \"accuracy\": %s, "
-                            + "\"records_per_second\": %s, \"p50_latency_us\": %s, \"p99_latency_us\": %s, \"windowed_accuracy\": [%s]}%s\n",
+                            + "\"records_per_second\": %s, \"p50_latency_us\": %s, \"p99_latency_us\": %s, \"window\": %d, \"windowed_accuracy\": [%s]}%s\n",
                     o.stream(), o.learner(), o.scored(), num(o.accuracy()), num(o.recordsPerSecond()), num(o.p50LatencyUs()),
-                    num(o.p99LatencyUs()), java.util.Arrays.stream(o.windowedAccuracy()).mapToObj(Report::num)
+                    num(o.p99LatencyUs()), o.window(), java.util.Arrays.stream(o.windowedAccuracy()).mapToObj(Report::num)
                             .collect(Collectors.joining(", ")), i + 1 < outcomes.size() ? "," : ""));
         }
         j.append("  ]");
@@ -125,73 +196,43 @@ public final class Report {
         return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "null";
     }
 
-    /** accuracy-STREAM.png: windowed accuracy over the scored rows, one line per learner. */
-    public static void plots(List<Outcome> outcomes, Path dir) throws IOException {
-        Map<String, List<Outcome>> byStream = new LinkedHashMap<>();
-        for (Outcome o : outcomes) {
-            byStream.computeIfAbsent(o.stream(), s -> new ArrayList<>()).add(o);
-        }
-        for (var e : byStream.entrySet()) {
-            ImageIO.write(plot(e.getKey(), e.getValue()), "png", dir.resolve("accuracy-" + e.getKey() + ".png").toFile());
-        }
-    }
-
-    private static BufferedImage plot(String stream, List<Outcome> lines) {
-        int width = 900, height = 500, left = 60, right = 150, top = 40, bottom = 50;
-        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, width, height);
-        int pw = width - left - right, ph = height - top - bottom;
-        int windows = lines.stream().mapToInt(o -> o.windowedAccuracy().length).max().orElse(1);
-        double lo = Math.max(0, Math.floor(10 * lines.stream().flatMapToDouble(o -> java.util.Arrays.stream(o.windowedAccuracy()))
-                .min().orElse(0)) / 10);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        g.setColor(Color.LIGHT_GRAY);
-        for (int t = 0; t <= 5; t++) {
-            double v = lo + (1 - lo) * t / 5;
-            int y = top + ph - (int) (ph * t / 5.0);
-            g.drawLine(left, y, left + pw, y);
-            g.setColor(Color.DARK_GRAY);
-            g.drawString(String.format(Locale.ROOT, "%.2f", v), 15, y + 4);
-            g.setColor(Color.LIGHT_GRAY);
-        }
-        g.setColor(Color.BLACK);
-        g.drawRect(left, top, pw, ph);
-        g.drawString("accuracy per " + Outcome.WINDOW + " scored rows: " + stream, left, 25);
-        g.drawString("scored rows (thousands, window end)", left + pw / 2 - 100, height - 15);
-        for (int t = 0; t <= 4; t++) {
-            int x = left + (int) (pw * t / 4.0);
-            double end = ((windows - 1) * t / 4.0 + 1) * Outcome.WINDOW / 1000.0;
-            g.drawString(String.format(Locale.ROOT, "%.1f", end), x - 10, top + ph + 18);
-        }
-        g.setStroke(new BasicStroke(2f));
-        for (int i = 0; i < lines.size(); i++) {
-            double[] acc = lines.get(i).windowedAccuracy();
-            g.setColor(COLORS[i % COLORS.length]);
-            for (int w = 1; w < acc.length; w++) {
-                g.drawLine(x(w - 1, windows, left, pw), y(acc[w - 1], lo, top, ph), x(w, windows, left, pw), y(acc[w], lo, top, ph));
+    /**
+     * accuracy-STREAM.png and .svg: windowed accuracy over the scored rows, one line per learner,
+     * and a vertical line at an abrupt drift.
+     */
+    public static void plots(List<BenchStream> streams, List<Outcome> outcomes, Path dir) throws IOException {
+        for (BenchStream s : streams) {
+            List<Outcome> lines = outcomes.stream().filter(o -> o.stream().equals(s.name())).toList();
+            if (lines.isEmpty()) {
+                continue;
             }
-            g.drawLine(left + pw + 15, top + 20 * i + 10, left + pw + 40, top + 20 * i + 10);
-            g.drawString(lines.get(i).learner(), left + pw + 45, top + 20 * i + 14);
+            int window = lines.get(0).window();
+            XYChart chart = new XYChartBuilder().width(900).height(500)
+                    .title("accuracy per " + window + " scored rows: " + s.name())
+                    .xAxisTitle("scored rows (thousands, window end)").yAxisTitle("accuracy").build();
+            chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE).setMarkerSize(4);
+            for (Outcome o : lines) {
+                double[] acc = o.windowedAccuracy();
+                double[] end = new double[acc.length];
+                for (int w = 0; w < acc.length; w++) {
+                    end[w] = Math.min(o.scored(), (long) (w + 1) * window) / 1000.0;
+                }
+                chart.addSeries(o.learner(), end, acc);
+            }
+            if (s.abruptDriftRow() != BenchStream.NO_DRIFT) {
+                chart.addAnnotation(new AnnotationLine((s.abruptDriftRow() - s.trainRows()) / 1000.0, true, false));
+            }
+            String file = dir.resolve("accuracy-" + s.name()).toString();
+            BitmapEncoder.saveBitmap(chart, file, BitmapEncoder.BitmapFormat.PNG);
+            VectorGraphicsEncoder.saveVectorGraphic(chart, file, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
         }
-        g.dispose();
-        return img;
     }
 
-    private static int x(int w, int windows, int left, int pw) {
-        return left + (int) (pw * (windows <= 1 ? 0 : (double) w / (windows - 1)));
-    }
-
-    private static int y(double v, double lo, int top, int ph) {
-        return top + ph - (int) (ph * (v - lo) / (1 - lo));
-    }
-
-    public static void write(List<Outcome> outcomes, SpeedSweep.Result speed, Path dir) throws IOException {
+    public static void write(List<BenchStream> streams, List<Outcome> outcomes, Map<String, Double> probes,
+                             SpeedSweep.Result speed, Path dir) throws IOException {
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve("results.md"), markdown(outcomes, speed));
-        Files.writeString(dir.resolve("results.json"), json(outcomes, speed));
-        plots(outcomes, dir);
+        Files.writeString(dir.resolve("results.md"), markdown(streams, outcomes, probes, speed));
+        Files.writeString(dir.resolve("results.json"), json(outcomes, probes, speed));
+        plots(streams, outcomes, dir);
     }
 }

@@ -26,7 +26,7 @@ public final class SyntheticStreams {
 
     /** The generator streams of {@code rows} rows each, as MOA command lines, by name. */
     static List<String[]> specs(long rows) {
-        long drift = rows / 2;
+        long drift = driftRow(rows);
         long gradual = Math.max(1, rows / 10);
         List<String[]> specs = new ArrayList<>();
         for (String[] g : new String[][] {
@@ -42,6 +42,11 @@ public final class SyntheticStreams {
         return specs;
     }
 
+    /** Where each drift is centred: the middle of the stream, inside the scored part. */
+    static long driftRow(long rows) {
+        return rows / 2;
+    }
+
     private static String drift(String before, String after, long position, long width) {
         return "ConceptDriftStream -s (" + before + ") -d (" + after + ") -p " + position + " -w " + width + " -r 1";
     }
@@ -55,7 +60,8 @@ public final class SyntheticStreams {
             if (!Files.isRegularFile(csv)) {
                 writeCsv(csv, List.of(stream(spec[1])), rows, new Random(1), false);
             }
-            streams.add(new BenchStream(spec[0], csv, null, rows, spec[1]));
+            long abrupt = spec[0].endsWith("-abrupt") ? driftRow(rows) : BenchStream.NO_DRIFT;
+            streams.add(new BenchStream(spec[0], csv, null, rows, spec[1], abrupt));
         }
         Path multi = dir.resolve("multikey-hyperplane.csv");
         List<InstanceStream> perKey = new ArrayList<>();
@@ -66,7 +72,7 @@ public final class SyntheticStreams {
             writeCsv(multi, perKey, rows, new Random(7), true);
         }
         streams.add(new BenchStream("multikey-hyperplane", multi, "key", rows,
-                KEYS + " hyperplanes with their own weights, interleaved at random, one key each"));
+                KEYS + " hyperplanes with their own weights, interleaved at random, one key each", BenchStream.NO_DRIFT));
         return streams;
     }
 

@@ -22,7 +22,7 @@ class MoaRunnerTest {
         }
         Path file = dir.resolve("s.csv");
         Files.writeString(file, csv);
-        BenchStream stream = new BenchStream("s", file, "key", 10, "");
+        BenchStream stream = new BenchStream("s", file, "key", 10, "", BenchStream.NO_DRIFT);
         CsvInstances data = CsvInstances.read(stream);
 
         assertEquals(3, data.header().numAttributes(), "key dropped: x, color, target");
@@ -41,6 +41,14 @@ class MoaRunnerTest {
             correct[i] = true;
         }
         correct[Outcome.WINDOW] = true;
-        assertArrayEquals(new double[] {0.5, 0.25}, Outcome.windowed(correct), 1e-12);
+        assertArrayEquals(new double[] {0.5, 0.25}, Outcome.windowed(correct, Outcome.WINDOW), 1e-12);
+    }
+
+    @Test
+    void aShortStreamIsPlottedInSmallerWindowsSoThatThePlotHasALine() {
+        Outcome o = new Outcome("s", "NPT", 1, 1, 1, new boolean[480]);
+        assertEquals(60, o.window());
+        assertEquals(Outcome.MIN_POINTS, o.windowedAccuracy().length);
+        assertEquals(Outcome.WINDOW, new Outcome("s", "NPT", 1, 1, 1, new boolean[36_250]).window());
     }
 }
