@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
@@ -93,6 +94,7 @@ public final class Demo {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(NptStreamJob.flinkConfiguration(c));
             NptStreamJob.build(env, c);
             job = env.executeAsync("npt-stream-demo");
+            awaitRunning(job);
             System.out.printf("demo: job %s running; model %s (%s), window %s, batch %d / %d ms%s%n", job.getJobID(),
                     c.operator.modelDir, c.manifest.getModelVersion(), c.operator.window == 0 ? c.manifest.getContext().getMaxWindow() : c.operator.window,
                     c.operator.batchSize, c.operator.batchDelayMs,
@@ -116,11 +118,9 @@ public final class Demo {
         producer.start();
 
         Figures f = new Figures(c.manifest);
+        f.firstSentNanos = started;
         boolean complete = follow(c, f, sent, producing, started);
         producer.join();
-        double seconds = (f.lastNanos - started) / 1e9;
-        // Steady state: the job's start (deploying tasks, loading the model) is not its speed.
-        double steady = (f.lastNanos - f.firstNanos) / 1e9;
         if (job != null) {
             job.cancel().get(30, TimeUnit.SECONDS);
         }
@@ -137,14 +137,26 @@ public final class Demo {
         System.out.printf(Locale.ROOT, "dead letters      %d%n", f.deadLetters);
         System.out.printf(Locale.ROOT, "accounted for     %s%n", f.predictions + f.deadLetters == sent.get() ? "all (records = predictions + dead letters)" : "NO: " + (sent.get() - f.predictions - f.deadLetters) + " missing");
         System.out.println(f.quality());
-        System.out.printf(Locale.ROOT, "throughput        %.0f records/s (first to last result read; %.1f s from the first record sent, job start included)%n",
-                (f.predictions + f.deadLetters - 1) / steady, seconds);
+        System.out.printf(Locale.ROOT, "throughput        %.0f records/s (%d results in %.1f s, from the first record sent to the last "
+                + "result read%s)%n", f.throughput(), f.predictions + f.deadLetters, (f.lastNanos - started) / 1e9,
+                job == null ? "" : "; the job was running before the first record was sent");
         System.out.printf(Locale.ROOT, "operator latency  p50 %d us, p99 %d us (arrival at the operator to emission)%n", f.latencyPercentile(0.50), f.latencyPercentile(0.99));
         for (DeadLetter d : f.deadLetterSamples) {
             System.out.printf("dead letter       %-16s %s%n", d.getReason(), d.getDetail());
         }
         boolean everyReason = !bad.isEmpty() && f.deadLetterSamples.stream().map(DeadLetter::getReason).toList().containsAll(bad.keySet());
         return complete && everyReason && f.predictions + f.deadLetters == sent.get();
+    }
+
+    /** The job's start (deploying tasks, loading the model) is not its speed: produce once it runs. */
+    private static void awaitRunning(JobClient job) throws Exception {
+        long deadline = System.nanoTime() + STALL.toNanos();
+        while (job.getJobStatus().get(30, TimeUnit.SECONDS) != JobStatus.RUNNING) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the job did not reach RUNNING in " + STALL.toSeconds() + " s");
+            }
+            Thread.sleep(100);
+        }
     }
 
     private static void createTopics(JobConfig c) throws Exception {
@@ -212,9 +224,6 @@ public final class Demo {
             while (true) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     f.lastNanos = System.nanoTime();
-                    if (f.firstNanos == 0) {
-                        f.firstNanos = f.lastNanos;
-                    }
                     lastProgress = f.lastNanos;
                     try {
                         if (r.topic().equals(c.topicOut)) {

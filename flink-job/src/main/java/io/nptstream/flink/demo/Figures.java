@@ -16,7 +16,8 @@ final class Figures {
     private final boolean classification;
     long predictions;
     long deadLetters;
-    long firstNanos;
+    /** When the first record was sent, and when the last result was read (committed, under exactly-once). */
+    long firstSentNanos;
     long lastNanos;
     final List<DeadLetter> deadLetterSamples = new ArrayList<>();
     private long labeled;
@@ -64,6 +65,15 @@ final class Figures {
             hits += recent[i] ? 1 : 0;
         }
         return String.format(Locale.ROOT, "accuracy %.4f (last %d: %.4f)", (double) correct / labeled, n, (double) hits / n);
+    }
+
+    /**
+     * Results per second from the first record sent to the last result read. Not "first result to
+     * last result read": under exactly-once the results become readable in bursts, at checkpoints,
+     * and a burst read in milliseconds is not the job's speed.
+     */
+    double throughput() {
+        return (predictions + deadLetters) / ((lastNanos - firstSentNanos) / 1e9);
     }
 
     String quality() {

@@ -25,12 +25,10 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.types.Either;
-import org.apache.flink.util.CloseableIterator;
 
 /**
  * Backtest mode: a CSV row range goes through the same validation and NPT operator as the Kafka
@@ -84,25 +82,22 @@ public final class Replay {
         var keyed = env.fromData(rows, TypeInformation.of(Row.class)).setParallelism(1)
                 .keyBy(row -> row.key, Types.STRING);
         List<Scored> scored = new ArrayList<>(rows.size());
-        // Predictions and the operator's own dead letters (non-finite outputs), in one collected stream.
+        // Predictions and the operator's own dead letters (non-finite outputs), in one stream.
         SingleOutputStreamOperator<Scored> predicted = NptPredict.apply(keyed, o.operator);
         TypeInformation<Either<Scored, Rejected>> answer = Types.EITHER(TypeInformation.of(Scored.class),
                 TypeInformation.of(Rejected.class));
         DataStream<Either<Scored, Rejected>> answers = predicted.map(Either::<Scored, Rejected>Left).returns(answer)
                 .union(predicted.getSideOutput(NptPredict.DEAD_LETTERS).map(Either::<Scored, Rejected>Right).returns(answer));
+        InJvmSink<Either<Scored, Rejected>> sink = new InJvmSink<>();
+        answers.sinkTo(sink).setParallelism(1);
         long started = System.nanoTime();
-        JobExecutionResult finished;
-        try (CloseableIterator<Either<Scored, Rejected>> it = answers.collectAsync()) {
-            JobClient job = env.executeAsync("npt-replay");
-            while (it.hasNext()) {
-                Either<Scored, Rejected> a = it.next();
-                if (a.isRight()) {
-                    deadLetters.merge(a.right().reason, 1L, Long::sum);
-                } else if (Long.parseLong(a.left().id) >= o.firstScoredRow()) {
-                    scored.add(a.left());
-                }
+        JobExecutionResult finished = env.execute("npt-replay");
+        for (Either<Scored, Rejected> a : sink.take()) {
+            if (a.isRight()) {
+                deadLetters.merge(a.right().reason, 1L, Long::sum);
+            } else if (Long.parseLong(a.left().id) >= o.firstScoredRow()) {
+                scored.add(a.left());
             }
-            finished = job.getJobExecutionResult().get();
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         // The job's own run time, from submission to the last record: the local cluster's start is not the model's speed.

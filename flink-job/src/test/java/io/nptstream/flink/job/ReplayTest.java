@@ -6,6 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LogEvent;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.AbstractAppender;
+import org.apache.logging.log4j.core.config.Property;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,6 +48,33 @@ class ReplayTest {
         String[] first = lines.get(1).split(",");
         assertEquals("100", first[2]);
         assertEquals(3, first[5].split(";").length, "a probability per class");
+    }
+
+    /** A replay ends quietly: no "Failed to get job status ... Some data might be lost" after every run. */
+    @Test
+    void aReplayLogsNoWarningAboutItsOwnResults() throws Exception {
+        List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        LoggerContext context = (LoggerContext) LogManager.getContext(false);
+        AbstractAppender capture = new AbstractAppender("replay-warnings", null, null, true, Property.EMPTY_ARRAY) {
+            @Override
+            public void append(LogEvent e) {
+                if (e.getLevel().isMoreSpecificThan(Level.WARN) && e.getLoggerName().startsWith("org.apache.flink.streaming.api.operators.collect")) {
+                    warnings.add(e.getLoggerName() + ": " + e.getMessage().getFormattedMessage());
+                }
+            }
+        };
+        capture.start();
+        context.getConfiguration().getRootLogger().addAppender(capture, Level.WARN, null);
+        context.updateLoggers();
+        try {
+            Path model = Fixtures.model("causal-cls");
+            Replay.run(ReplayOptions.fromArgs(new String[] {"--csv", model.resolve("data.csv").toString(), "--key-column", "key",
+                "--rows", "0:200", "--out", tmp.resolve("quiet.csv").toString(), "--model.dir", model.toString()}));
+        } finally {
+            context.getConfiguration().getRootLogger().removeAppender("replay-warnings");
+            context.updateLoggers();
+        }
+        assertEquals(List.of(), warnings);
     }
 
     @Test
