@@ -20,6 +20,9 @@ final class MalformedRecords {
         bad.put(Reason.UNKNOWN_FEATURE, valid.toBuilder().setId("bad-unknown").putNumeric("temperature", 21.5).build().toByteArray());
         bad.put(Reason.WRONG_TYPE, valid.toBuilder().setId("bad-type").removeNumeric(numeric).putCategorical(numeric, "high").build().toByteArray());
         bad.put(Reason.NOT_FINITE, valid.toBuilder().setId("bad-inf").putNumeric(numeric, Double.POSITIVE_INFINITY).build().toByteArray());
+        if (manifest.getValueLimitStd() > 0) {
+            bad.put(Reason.OUT_OF_RANGE, valid.toBuilder().setId("bad-huge").putNumeric(numeric, 3.0e38).build().toByteArray());
+        }
         if (!manifest.getTarget().getClassesList().isEmpty()) {
             bad.put(Reason.UNKNOWN_CLASS, valid.toBuilder().setId("bad-class").setLabelClass("maybe").build().toByteArray());
         }
