@@ -6,7 +6,9 @@ CAUSAL: a training example is a run of S = seq_mult * W consecutive labeled rows
 query stream predicts every row from the W labeled rows before it, which is exactly the
 prequential serving computation. BIDIRECTIONAL: W context rows and the queries that follow them.
 The objective is the paper's: stochastic feature masking (BERT-style) and target masking, with
-L = (1 - lam) * L_target + lam * L_features, lam cosine-annealed from 1 to a floor.
+L = (1 - lam) * L_target + lam * L_features, lam cosine-annealed from 1 to a floor. Half the runs
+get labels from a task drawn for that run and half a drift inside it (tasks.py), so that the model
+learns to read its context's labels instead of memorising the stream's concept.
 """
 from __future__ import annotations
 
