@@ -93,9 +93,11 @@ public final class RecordValidator implements Serializable {
         } catch (InvalidProtocolBufferException e) {
             throw new Rejection(Reason.UNPARSEABLE, "the bytes are not a nptstream.v1.Record: " + e.getMessage());
         }
-        // Random bytes often parse as a message made only of unknown fields.
-        if (!record.getUnknownFields().asMap().isEmpty()) {
-            throw new Rejection(Reason.UNPARSEABLE, "the bytes are not a nptstream.v1.Record: unknown field numbers "
+        // Random bytes often parse as a message made only of unknown fields; a record from a newer
+        // producer has the fields this version knows as well, and its new fields are ignored.
+        if (!record.getUnknownFields().asMap().isEmpty() && record.equals(Record.getDefaultInstance().toBuilder()
+                .setUnknownFields(record.getUnknownFields()).build())) {
+            throw new Rejection(Reason.UNPARSEABLE, "the bytes are not a nptstream.v1.Record: only unknown field numbers "
                     + record.getUnknownFields().asMap().keySet());
         }
         return validate(record);
@@ -155,6 +157,9 @@ public final class RecordValidator implements Serializable {
                 return index;
             }
             case LABEL_VALUE -> {
+                if (Double.isNaN(record.getLabelValue())) {
+                    throw new Rejection(Reason.NOT_FINITE, "label_value is NaN: leave the label unset for an unlabeled record");
+                }
                 if (classification) {
                     throw new Rejection(Reason.WRONG_TYPE, "label_value " + record.getLabelValue() + " sent for a classification target: send label_class");
                 }

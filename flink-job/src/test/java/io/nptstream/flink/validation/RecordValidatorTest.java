@@ -75,6 +75,22 @@ class RecordValidatorTest {
         assertEquals(Reason.UNPARSEABLE, e.reason);
     }
 
+    /** A newer producer's Record (a field this version does not know) is served; the new field is ignored. */
+    @Test
+    void aFieldFromANewerProducerIsIgnored() throws Rejection {
+        byte[] newer = valid().setLabelClass("up").setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder()
+                .addField(99, com.google.protobuf.UnknownFieldSet.Field.newBuilder().addVarint(7).build()).build())
+                .build().toByteArray();
+        Row row = classifier.validate(newer);
+        assertEquals("k", row.key);
+        assertEquals(1f, row.label);
+    }
+
+    @Test
+    void aNaNLabelValueIsNotSilentlyUnlabeled() {
+        rejects(regressor, valid().setLabelValue(Double.NaN), Reason.NOT_FINITE, "label_value");
+    }
+
     @Test
     void missingKey() {
         rejects(classifier, valid().setKey(""), Reason.MISSING_KEY, "key");
