@@ -125,7 +125,7 @@ public final class Bench {
         String md = Files.readString(c.out.resolve("results.md"));
         for (BenchStream s : streams) {
             for (String l : learners) {
-                Outcome o = outcomes.stream().filter(x -> x.stream().equals(s.name()) && x.learner().equals(l)).findFirst().orElse(null);
+                Outcome o = Outcome.find(outcomes, s.name(), l);
                 if (o == null || !md.contains("| " + s.name() + " | " + l + " |")) {
                     problems.add(s.name() + " / " + l + ": no row in results.md");
                 } else if (!(o.accuracy() >= 0 && o.accuracy() <= 1) || !(o.recordsPerSecond() > 0)

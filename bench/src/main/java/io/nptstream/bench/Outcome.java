@@ -18,6 +18,11 @@ public record Outcome(String stream, String learner, long scored, double accurac
                 p99LatencyUs, correct);
     }
 
+    /** {@code learner}'s outcome on {@code stream}, or null. */
+    static Outcome find(java.util.List<Outcome> outcomes, String stream, String learner) {
+        return outcomes.stream().filter(o -> o.stream().equals(stream) && o.learner().equals(learner)).findFirst().orElse(null);
+    }
+
     /** Scored rows per point of the plot. */
     public int window() {
         return Math.max(1, Math.min(WINDOW, correct.length / MIN_POINTS));

@@ -88,7 +88,7 @@ public final class Report {
         md.append("| stream | NPT | best MOA learner | NPT - best (points) | NPT >= best | probe: follows |\n");
         md.append("|---|---:|---|---:|---|---:|\n");
         for (BenchStream s : streams) {
-            Outcome npt = find(outcomes, s.name(), "NPT");
+            Outcome npt = Outcome.find(outcomes, s.name(), "NPT");
             Outcome best = outcomes.stream().filter(o -> o.stream().equals(s.name()) && !o.learner().equals("NPT"))
                     .max(java.util.Comparator.comparingDouble(Outcome::accuracy)).orElse(null);
             if (npt == null || best == null) {
@@ -99,7 +99,7 @@ public final class Report {
                     best.learner(), pct(best.accuracy()), 100 * (npt.accuracy() - best.accuracy()),
                     verdict(npt.accuracy() >= best.accuracy()), follows == null ? "-" : pct(follows)));
         }
-        Outcome elec = find(outcomes, "electricity", "NPT");
+        Outcome elec = Outcome.find(outcomes, "electricity", "NPT");
         if (elec != null) {
             md.append(String.format(Locale.ROOT, "%nElectricity NPT >= %s: %s (%s)%n", pct(ELECTRICITY_GOAL),
                     pct(elec.accuracy()), verdict(elec.accuracy() >= ELECTRICITY_GOAL)));
@@ -117,22 +117,20 @@ public final class Report {
         for (BenchStream s : drifting) {
             long from = s.abruptDriftRow() - s.trainRows();
             List<Outcome> here = outcomes.stream().filter(o -> o.stream().equals(s.name())).toList();
+            double[] best = java.util.Arrays.stream(RECOVERY_ROWS)
+                    .mapToDouble(rows -> here.stream().mapToDouble(x -> x.accuracy(from, from + rows)).max().orElse(Double.NaN))
+                    .toArray();
             for (Outcome o : here) {
                 md.append("| ").append(s.name()).append(" | ").append(o.learner()).append(" |");
                 boolean within = true;
-                for (int rows : RECOVERY_ROWS) {
-                    double acc = o.accuracy(from, from + rows);
-                    double best = here.stream().mapToDouble(x -> x.accuracy(from, from + rows)).max().orElse(Double.NaN);
-                    within &= acc >= best - RECOVERY_MARGIN;
+                for (int r = 0; r < RECOVERY_ROWS.length; r++) {
+                    double acc = o.accuracy(from, from + RECOVERY_ROWS[r]);
+                    within &= acc >= best[r] - RECOVERY_MARGIN;
                     md.append(' ').append(pct(acc)).append(" |");
                 }
                 md.append(o.learner().equals("NPT") ? " " + verdict(within) + " |" : " |").append('\n');
             }
         }
-    }
-
-    private static Outcome find(List<Outcome> outcomes, String stream, String learner) {
-        return outcomes.stream().filter(o -> o.stream().equals(stream) && o.learner().equals(learner)).findFirst().orElse(null);
     }
 
     private static String pct(double v) {
