@@ -4,12 +4,11 @@ context"; `make bench` measures the same on every bench stream)."""
 import csv
 
 import numpy as np
-import torch
 
 from npt_export import data as D
+from npt_export.evidence.context import follow_rate
 from npt_export.export import load
-from npt_export.prequential import evaluate_rows
-from npt_export.train import TrainConfig, shifted_labels, train
+from npt_export.train import TrainConfig, train
 
 WINDOW = 32
 
@@ -28,14 +27,6 @@ def write_stream(path, rows=1500, seed=0):
             if rng.random() < 0.05:
                 y = rng.integers(3)
             w.writerow([f"{v:.4f}" for v in x] + [int(y)])
-
-
-def follow_rate(model, table, start):
-    """Share of rows from `start` whose prediction moves with the context's shifted labels."""
-    num, cat, y = (torch.from_numpy(a) for a in (table.num, table.cat, table.y))
-    before = evaluate_rows(model, num, cat, y)[0].argmax(-1)
-    after = evaluate_rows(model, num, cat, shifted_labels(model.cfg, y))[0].argmax(-1)
-    return float((after[start:] == (before[start:] + 1) % model.cfg.n_classes).float().mean())
 
 
 def trained(tmp_path, **objective):

@@ -14,12 +14,11 @@ import sys
 import time
 
 import numpy as np
-import torch
 
 from npt_export import data as D
 from npt_export.export import load
 from npt_export.prequential import evaluate_rows
-from npt_export.train import parse_args, shifted_labels, train
+from npt_export.train import Stream, parse_args, shifted_labels, train
 
 TRAIN_SHARE = 0.2
 BLOCK = 1000
@@ -27,16 +26,19 @@ BLOCK = 1000
 
 def predictions(model, table, relabel=lambda y: y):
     """Prequential class predictions for every row, each key on its own context."""
-    keys = table.keys or [""] * len(table)
-    groups: dict[str, list[int]] = {}
-    for i, k in enumerate(keys):
-        groups.setdefault(k, []).append(i)
+    stream = Stream(table, val_frac=0)
     out = np.zeros(len(table), dtype=np.int64)
-    for g in groups.values():
-        idx = torch.tensor(g)
-        num, cat, y = (torch.from_numpy(a)[idx] for a in (table.num, table.cat, table.y))
-        out[g] = evaluate_rows(model, num, cat, relabel(y))[0].argmax(-1).numpy()
+    for g in stream.groups:
+        num, cat, y = stream.take(g)
+        out[g.numpy()] = evaluate_rows(model, num, cat, relabel(y))[0].argmax(-1).numpy()
     return out
+
+
+def follow_rate(model, table, start: int) -> float:
+    """Share of rows from `start` whose prediction moves with the context's shifted labels."""
+    before = predictions(model, table)
+    after = predictions(model, table, lambda y: shifted_labels(model.cfg, y))
+    return float((after == (before + 1) % model.cfg.n_classes)[start:].mean())
 
 
 def main(argv=None):
@@ -54,12 +56,10 @@ def main(argv=None):
     model, schema, ck = load(train(tc, arch, quiet=True))
     seconds = time.time() - t0
     table = D.encode(schema, header, rows)
-    before = predictions(model, table)
-    after = predictions(model, table, lambda y: shifted_labels(model.cfg, y))
-    ok = (before == table.y)[start:]
-    follows = (after == (before + 1) % model.cfg.n_classes)[start:]
+    ok = (predictions(model, table) == table.y)[start:]
+    follows = follow_rate(model, table, start)
     blocks = " ".join(f"{100 * ok[i:i + BLOCK].mean():.0f}" for i in range(0, len(ok), BLOCK))
-    print(f"{name}: accuracy {100 * ok.mean():.2f}%, follows shifted labels {100 * follows.mean():.1f}%, "
+    print(f"{name}: accuracy {100 * ok.mean():.2f}%, follows shifted labels {100 * follows:.1f}%, "
           f"trained {seconds:.0f} s (best step {ck['training']['best_step']}) | per {BLOCK} rows: {blocks}", flush=True)
 
 
