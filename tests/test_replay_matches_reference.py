@@ -11,7 +11,9 @@ import pytest
 
 from npt_export import data as D
 from npt_export.export import load
+from npt_export.fixtures import DATA_FILE
 from npt_export.prequential import KeyedReference
+from npt_export.train import CHECKPOINT_FILE
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "build" / "fixtures"
@@ -20,8 +22,8 @@ TOLERANCE = 1e-4
 
 
 def reference(model_dir: pathlib.Path):
-    model, schema, _ = load(str(model_dir / "checkpoint.pt"))
-    header, rows = D.read_csv(str(model_dir / "data.csv"))
+    model, schema, _ = load(str(model_dir / CHECKPOINT_FILE))
+    header, rows = D.read_csv(str(model_dir / DATA_FILE))
     schema.key = "key"
     table = D.encode(schema, header, rows)
     server = KeyedReference(model)
@@ -37,7 +39,7 @@ def replay(model_dir: pathlib.Path, out: pathlib.Path, *options: str):
     tmp.mkdir(exist_ok=True)
     cmd = ["java", f"-Djava.io.tmpdir={tmp}", "-cp",
            f"{ROOT / 'flink-job/target/classes'}:{CLASSPATH.read_text().strip()}",
-           "io.nptstream.flink.job.Replay", "--csv", str(model_dir / "data.csv"), "--key-column", "key",
+           "io.nptstream.flink.job.Replay", "--csv", str(model_dir / DATA_FILE), "--key-column", "key",
            "--model.dir", str(model_dir), "--out", str(out), *options]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "ORT_DISABLE_TELEMETRY": "1"})
@@ -54,7 +56,7 @@ def replay(model_dir: pathlib.Path, out: pathlib.Path, *options: str):
 ])
 def test_java_replay_matches_python_reference(name, options, tmp_path):
     model_dir = FIXTURES / name
-    if not CLASSPATH.exists() or not (model_dir / "checkpoint.pt").exists():
+    if not CLASSPATH.exists() or not (model_dir / CHECKPOINT_FILE).exists():
         pytest.fail(f"{CLASSPATH} or {model_dir} is missing: run `make test-e2e`, which builds them")
     schema, expected = reference(model_dir)
     summary, got = replay(model_dir, tmp_path / "predictions.csv", *options)

@@ -16,6 +16,7 @@ from npt_export.model import CLASSIFICATION, REGRESSION
 
 MISSING = {"", "na", "nan", "null", "none", "?"}
 MAX_CLASSES = 20        # an integer target with at most this many values is a class label
+MIN_STD = 1e-8          # a column with a smaller std is constant: it is standardised with std 1
 
 
 class DataError(Exception):
@@ -116,7 +117,7 @@ def infer_schema(header, rows, target: str, key: str | None = None, task: str = 
             xs = xs[~np.isnan(xs)]
             mean = float(xs.mean()) if len(xs) else 0.0
             std = float(xs.std()) if len(xs) > 1 else 1.0
-            features.append(Attribute(name, "numeric", mean=mean, std=std if std > 1e-8 else 1.0))
+            features.append(Attribute(name, "numeric", mean=mean, std=std if std > MIN_STD else 1.0))
         else:
             vocab = sorted({v for v in values if v.lower() not in MISSING})
             features.append(Attribute(name, "categorical", categories=vocab))
@@ -140,7 +141,7 @@ def infer_schema(header, rows, target: str, key: str | None = None, task: str = 
         raise DataError(f"target column {target!r} has the non-numeric value {bad!r}; regression needs numbers")
     yv = np.array([float(v) for v in ys])
     std = float(yv.std())
-    return Schema(features, target, REGRESSION, y_mean=float(yv.mean()), y_std=std if std > 1e-8 else 1.0, key=key)
+    return Schema(features, target, REGRESSION, y_mean=float(yv.mean()), y_std=std if std > MIN_STD else 1.0, key=key)
 
 
 def encode(schema: Schema, header, rows, first_row: int = 0) -> Table:

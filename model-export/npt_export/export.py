@@ -30,6 +30,14 @@ FORMAT = "npt-stream/1"
 OPSET = 18
 TOLERANCE = 1e-4
 UNKNOWN_CATEGORY = "<never-seen>"
+# The model folder's files (proto/README.md).
+MODEL_FILE = "model.onnx"
+MANIFEST_FILE = "manifest.pb"
+MANIFEST_JSON_FILE = "manifest.json"
+GOLDEN_FILE = "golden.pb"
+# The golden file's short window (`golden_window`): its graph cases and its stream fill and overflow
+# it, so that a server is checked on full, sliding contexts while the file stays small.
+GOLDEN_WINDOW = 16
 
 
 def load(path: str) -> tuple[NPT, D.Schema, dict]:
@@ -74,12 +82,12 @@ class Graph(torch.nn.Module):
         a = dict(zip(self.names, args))
         m = self.model
         if m.cfg.attention == CAUSAL:
-            _, hQ, k, v, _ = m.step(a["cache_k"], a["cache_v"], a["cache_valid"], a.get("x_num"),
-                                    a.get("x_cat"), a["x_y"], a["x_valid"])
-            return (*m.predict(hQ), k, v)
-        _, hQ, _ = m.full(a.get("ctx_num"), a.get("ctx_cat"), a["ctx_y"], a["ctx_valid"],
-                          a.get("q_num"), a.get("q_cat"), a["q_valid"])
-        return m.predict(hQ)
+            _, h_q, k, v, _ = m.step(a["cache_k"], a["cache_v"], a["cache_valid"], a.get("x_num"),
+                                     a.get("x_cat"), a["x_y"], a["x_valid"])
+            return (*m.predict(h_q), k, v)
+        _, h_q, _ = m.full(a.get("ctx_num"), a.get("ctx_cat"), a["ctx_y"], a["ctx_valid"],
+                           a.get("q_num"), a.get("q_cat"), a["q_valid"])
+        return m.predict(h_q)
 
 
 def dynamic_axes(cfg: NPTConfig) -> dict:
@@ -164,11 +172,16 @@ def causal_cache(model: NPT, synth: Synth, fill: list[int], W: int):
     return k, v, valid
 
 
+def golden_window(cfg: NPTConfig) -> int:
+    """The window of the golden cases (besides the max-window ones) and of the golden stream."""
+    return min(GOLDEN_WINDOW, cfg.window)
+
+
 def golden_inputs(model: NPT, seed: int = 1) -> list[tuple[str, dict[str, torch.Tensor]]]:
     cfg = model.cfg
     synth = Synth(cfg, seed)
     Wmax = cfg.window
-    Ws = min(16, Wmax)
+    Ws = golden_window(cfg)
     cases = []
     if cfg.attention == CAUSAL:
         def case(name, fill, W, M, invalid=()):
@@ -288,7 +301,7 @@ def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manife
     m.context.history_layers = cfg.abd_layers if causal else 1
     m.context.recency = cfg.recency
     m.graph.kind = mpb.Graph.STEP if causal else mpb.Graph.FULL
-    m.graph.file = "model.onnx"
+    m.graph.file = MODEL_FILE
     m.graph.inputs.extend(input_names(cfg))
     m.graph.outputs.extend(output_names(cfg))
     m.graph.opset = OPSET
@@ -316,7 +329,7 @@ def export(checkpoint: str, out: str) -> mpb.Manifest:
     model, schema, ck = load(checkpoint)
     cfg = model.cfg
     os.makedirs(out, exist_ok=True)
-    onnx_path = os.path.join(out, "model.onnx")
+    onnx_path = os.path.join(out, MODEL_FILE)
     cases = golden_inputs(model)
     with torch.no_grad():
         export_onnx(model, onnx_path, cases[1][1])
@@ -337,16 +350,16 @@ def export(checkpoint: str, out: str) -> mpb.Manifest:
         raise D.DataError(f"ONNX Runtime differs from PyTorch by {worst:.2e} (> {TOLERANCE}) on the golden cases; the export is wrong")
     with open(onnx_path, "rb") as f:
         version = hashlib.sha256(f.read()).hexdigest()[:16]
-    golden.window = min(16, cfg.window)
+    golden.window = golden_window(cfg)
     records, expected = golden_stream(model, schema, version, golden.window)
     golden.stream.extend(records)
     golden.expected.extend(expected)
     m = manifest(model, schema, ck, version)
-    with open(os.path.join(out, "golden.pb"), "wb") as f:
+    with open(os.path.join(out, GOLDEN_FILE), "wb") as f:
         f.write(golden.SerializeToString())
-    with open(os.path.join(out, "manifest.pb"), "wb") as f:
+    with open(os.path.join(out, MANIFEST_FILE), "wb") as f:
         f.write(m.SerializeToString())
-    with open(os.path.join(out, "manifest.json"), "w") as f:
+    with open(os.path.join(out, MANIFEST_JSON_FILE), "w") as f:
         f.write(json_format.MessageToJson(m, preserving_proto_field_name=True) + "\n")
     print(f"exported {out}: {m.graph.kind and mpb.Graph.Kind.Name(m.graph.kind)} graph, version {version}, "
           f"ORT vs PyTorch max abs diff {worst:.1e} over {len(cases)} cases, {len(records)} golden records")

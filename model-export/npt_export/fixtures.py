@@ -19,6 +19,7 @@ from npt_export.export import export
 from npt_export.model import BIDIRECTIONAL, CAUSAL
 from npt_export.train import TrainConfig, train
 
+DATA_FILE = "data.csv"     # the stream a fixture was trained on, beside its model
 WINDOW = 16
 ROWS = 600
 KEYS = ("alpha", "beta", "gamma")
@@ -66,7 +67,7 @@ FIXTURES = {
 def build(out_dir: str, name: str, spec: dict, seed: int = 0):
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
-    data = os.path.join(folder, "data.csv")
+    data = os.path.join(folder, DATA_FILE)
     write_csv(data, spec["regression"], seed)
     tc = TrainConfig(csv=data, target="target", key="key", out=folder, seed=seed, steps=30, batch=4,
                      eval_every=15, patience=10, queries=8)

@@ -5,11 +5,11 @@ stack alternates attention between datapoints (ABD: rows are tokens of width D =
 attention between attributes (ABA: the d attributes of one row are the tokens), ABD first.
 
 Two streams run through the same weights (as in XLNet):
-- the context stream A: rows with their labels visible; a labeled row's per-layer ABD keys and
+- the context stream: rows with their labels visible; a labeled row's per-layer ABD keys and
   values are what later rows attend to, so they are computed once and cached;
-- the query stream Q: the same rows with their labels masked; this is the prediction.
-Every row, in both streams, attends to its context rows (the A stream's keys and values, chosen
-by a mask) and to itself (its own stream's key and value), never to other queries.
+- the query stream: the same rows with their labels masked; this is the prediction.
+Every row, in both streams, attends to its context rows (the context stream's keys and values,
+chosen by a mask) and to itself (its own stream's key and value), never to other queries.
 
 Two context models share that code and differ only in their masks (built in `causal_context`
 and `full_context`): CAUSAL, where a row's context is the W labeled rows before it (served as a
@@ -32,6 +32,8 @@ REGRESSION = "regression"
 # A standardised value (a numeric feature or a regression target) is clamped to this many standard
 # deviations inside the graph, so that no finite input, however large, overflows into Inf or NaN.
 Z_LIMIT = 100.0
+# The smallest standardised std that a regression model predicts (see `z_std`).
+STD_FLOOR = 1e-3
 
 
 @dataclass
@@ -87,6 +89,11 @@ class NPTConfig:
             raise ValueError(f"heads={self.heads} must divide embed_dim={self.embed_dim}")
         if self.attention not in (CAUSAL, BIDIRECTIONAL):
             raise ValueError(f"attention must be {CAUSAL} or {BIDIRECTIONAL}, not {self.attention!r}")
+
+
+def z_std(raw):
+    """The std head's raw output -> the predicted std in standardised units (positive, >= STD_FLOOR)."""
+    return F.softplus(raw) + STD_FLOOR
 
 
 # ----------------------------------------------------------------------------- embedding
@@ -270,29 +277,26 @@ class ABD(nn.Module):
         slope = F.softplus(self.decay).view(1, -1, 1, 1)
         return -slope * torch.log(age.clamp(min=1.0))[:, None]
 
-    def keys_values(self, hA):
-        x = self.ln1(hA)
-        return self.k(x), self.v(x)
-
-    def forward(self, hA, hQ, prefix_k, prefix_v, ctx):
-        """hA [B,nA,D], hQ [B,nQ,D]; prefix_k/v [B,P,D]: context rows from earlier calls (the cache).
-        ctx: the Context (masks and ages over the P prefix rows followed by the nA A-stream rows).
-        Returns the new hA, hQ and the A stream's keys and values [B,nA,D]."""
-        xA, xQ = self.ln1(hA), self.ln1(hQ)
-        kA, vA = self.k(xA), self.v(xA)
-        kQ, vQ = self.k(xQ), self.v(xQ)
-        k = torch.cat([prefix_k, kA], 1)
-        v = torch.cat([prefix_v, vA], 1)
+    def forward(self, h_ctx, h_q, prefix_k, prefix_v, ctx):
+        """h_ctx [B,n_ctx,D] (context stream), h_q [B,n_q,D] (query stream); prefix_k/v [B,P,D]:
+        context rows from earlier calls (the cache). ctx: the Context (masks and ages over the P
+        prefix rows followed by the n_ctx context-stream rows). Returns the new h_ctx, h_q and the
+        context stream's keys and values [B,n_ctx,D]."""
+        x_ctx, x_q = self.ln1(h_ctx), self.ln1(h_q)
+        k_ctx, v_ctx = self.k(x_ctx), self.v(x_ctx)
+        k_q, v_q = self.k(x_q), self.v(x_q)
+        k = torch.cat([prefix_k, k_ctx], 1)
+        v = torch.cat([prefix_v, v_ctx], 1)
         sb = self.self_bias if self.recency else None
-        aA = attend(self.q(xA), k, v, ctx.mask_a, self.bias(ctx.age_a) if self.recency else None,
-                    kA, vA, sb, self.heads, self.drop)
-        aQ = attend(self.q(xQ), k, v, ctx.mask_q, self.bias(ctx.age_q) if self.recency else None,
-                    kQ, vQ, sb, self.heads, self.drop)
+        a_ctx = attend(self.q(x_ctx), k, v, ctx.mask_ctx, self.bias(ctx.age_ctx) if self.recency else None,
+                       k_ctx, v_ctx, sb, self.heads, self.drop)
+        a_q = attend(self.q(x_q), k, v, ctx.mask_q, self.bias(ctx.age_q) if self.recency else None,
+                     k_q, v_q, sb, self.heads, self.drop)
         outs = []
-        for h, a in ((hA, aA), (hQ, aQ)):
+        for h, a in ((h_ctx, a_ctx), (h_q, a_q)):
             res = self.res(h) + self.out(a)
             outs.append(res + self.ff(self.ln2(res)))
-        return outs[0], outs[1], kA, vA
+        return outs[0], outs[1], k_ctx, v_ctx
 
 
 # ----------------------------------------------------------------------------- context masks
@@ -300,10 +304,10 @@ class ABD(nn.Module):
 
 @dataclass
 class Context:
-    """Which context rows each row attends to, and their ages (all masks built here)."""
-    mask_a: torch.Tensor          # [B,nA,P+nA] bool
-    age_a: torch.Tensor           # [B,nA,P+nA] float
-    mask_q: torch.Tensor          # [B,nQ,P+nA]
+    """Which context rows each row of each stream attends to, and their ages (all masks built here)."""
+    mask_ctx: torch.Tensor        # [B,n_ctx,P+n_ctx] bool: the context stream's rows
+    age_ctx: torch.Tensor         # [B,n_ctx,P+n_ctx] float
+    mask_q: torch.Tensor          # [B,n_q,P+n_ctx]: the query stream's rows
     age_q: torch.Tensor
 
 
@@ -336,11 +340,11 @@ def full_context(ctx_valid, n_queries: int) -> Context:
     rank = torch.flip(torch.cumsum(torch.flip(v, [1]), 1), [1])               # [B,W], newest = 1
     idx = torch.arange(W, device=ctx_valid.device)
     other = idx[:, None] != idx[None, :]
-    mask_a = ctx_valid[:, None, :] & other[None]
-    age_a = (rank[:, :, None] - rank[:, None, :]).abs().to(torch.float32)
+    mask_ctx = ctx_valid[:, None, :] & other[None]
+    age_ctx = (rank[:, :, None] - rank[:, None, :]).abs().to(torch.float32)
     mask_q = ctx_valid[:, None, :].expand(B, n_queries, W)
     age_q = rank[:, None, :].expand(B, n_queries, W).to(torch.float32)
-    return Context(mask_a, age_a, mask_q, age_q)
+    return Context(mask_ctx, age_ctx, mask_q, age_q)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -357,23 +361,24 @@ class NPT(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.heads = RowHeads(cfg)
 
-    def run(self, embA, embQ, prefix_k, prefix_v, ctx: Context):
-        """embA [B,nA,d,e], embQ [B,nQ,d,e]; prefix_k/v [B,L,P,D]. Returns the final hA, hQ and the
-        A stream's per-ABD-layer keys and values [B,L,nA,D]."""
-        hA, hQ = embA, embQ
+    def run(self, emb_ctx, emb_q, prefix_k, prefix_v, ctx: Context):
+        """emb_ctx [B,n_ctx,d,e] (context stream), emb_q [B,n_q,d,e] (query stream); prefix_k/v
+        [B,L,P,D]. Returns the final h_ctx, h_q and the context stream's per-ABD-layer keys and
+        values [B,L,n_ctx,D]."""
+        h_ctx, h_q = emb_ctx, emb_q
         ks, vs = [], []
         layer = 0
         for block in self.blocks:
             if isinstance(block, ABD):
-                sA, sQ = hA.shape, hQ.shape
-                a, q, k, v = block(hA.flatten(-2), hQ.flatten(-2), prefix_k[:, layer], prefix_v[:, layer], ctx)
-                hA, hQ = a.view(sA), q.view(sQ)
+                s_ctx, s_q = h_ctx.shape, h_q.shape
+                c, q, k, v = block(h_ctx.flatten(-2), h_q.flatten(-2), prefix_k[:, layer], prefix_v[:, layer], ctx)
+                h_ctx, h_q = c.view(s_ctx), q.view(s_q)
                 ks.append(k)
                 vs.append(v)
                 layer += 1
             else:
-                hA, hQ = block(hA), block(hQ)
-        return hA, hQ, torch.stack(ks, 1), torch.stack(vs, 1)
+                h_ctx, h_q = block(h_ctx), block(h_q)
+        return h_ctx, h_q, torch.stack(ks, 1), torch.stack(vs, 1)
 
     def _inputs(self, num, cat, like):
         """Fill absent feature kinds with empty tensors so that one code path serves every schema."""
@@ -387,9 +392,9 @@ class NPT(nn.Module):
     def step(self, cache_k, cache_v, cache_valid, x_num, x_cat, x_y, x_valid,
              window=None, y_context=None, cat_masked=None):
         """The CAUSAL computation (the STEP graph, and the training forward over a run of rows with
-        an empty cache). `y_context` (training only) replaces the labels the A stream sees, for
+        an empty cache). `y_context` (training only) replaces the labels the context stream sees, for
         stochastic target masking; `cat_masked` (training only) marks masked categorical entries.
-        Returns (hA, hQ, new_k, new_v, ctx)."""
+        Returns (h_ctx, h_q, new_k, new_v, ctx)."""
         x_num, x_cat = self._inputs(x_num, x_cat, x_y)
         if window is None:
             window = cache_k.shape[2]
@@ -397,15 +402,15 @@ class NPT(nn.Module):
             cat_masked = torch.zeros_like(x_cat, dtype=torch.bool)
         labeled = x_valid & ~torch.isnan(x_y)
         ctx = causal_context(cache_valid, labeled, window)
-        yA = x_y if y_context is None else y_context
-        embA = self.embed(x_num, x_cat, cat_masked, yA)
-        embQ = self.embed(x_num, x_cat, cat_masked, torch.full_like(x_y, float("nan")))
-        hA, hQ, k, v = self.run(embA, embQ, cache_k, cache_v, ctx)
-        return hA, hQ, k, v, ctx
+        y_ctx = x_y if y_context is None else y_context
+        emb_ctx = self.embed(x_num, x_cat, cat_masked, y_ctx)
+        emb_q = self.embed(x_num, x_cat, cat_masked, torch.full_like(x_y, float("nan")))
+        h_ctx, h_q, k, v = self.run(emb_ctx, emb_q, cache_k, cache_v, ctx)
+        return h_ctx, h_q, k, v, ctx
 
     def full(self, ctx_num, ctx_cat, ctx_y, ctx_valid, q_num, q_cat, q_valid,
              y_context=None, ctx_cat_masked=None, q_cat_masked=None):
-        """The BIDIRECTIONAL computation (the FULL graph). Returns (hA, hQ, ctx)."""
+        """The BIDIRECTIONAL computation (the FULL graph). Returns (h_ctx, h_q, ctx)."""
         ctx_num, ctx_cat = self._inputs(ctx_num, ctx_cat, ctx_y)
         q_like = torch.zeros(q_valid.shape, dtype=ctx_y.dtype, device=ctx_y.device)
         q_num, q_cat = self._inputs(q_num, q_cat, q_like)
@@ -414,13 +419,13 @@ class NPT(nn.Module):
         if q_cat_masked is None:
             q_cat_masked = torch.zeros_like(q_cat, dtype=torch.bool)
         ctx = full_context(ctx_valid, q_valid.shape[1])
-        yA = ctx_y if y_context is None else y_context
-        embA = self.embed(ctx_num, ctx_cat, ctx_cat_masked, yA)
-        embQ = self.embed(q_num, q_cat, q_cat_masked, torch.full_like(q_like, float("nan")))
+        y_ctx = ctx_y if y_context is None else y_context
+        emb_ctx = self.embed(ctx_num, ctx_cat, ctx_cat_masked, y_ctx)
+        emb_q = self.embed(q_num, q_cat, q_cat_masked, torch.full_like(q_like, float("nan")))
         B, L, D = ctx_y.shape[0], self.cfg.abd_layers, self.cfg.row_dim
         empty = ctx_y.new_zeros(B, L, 0, D)
-        hA, hQ, _, _ = self.run(embA, embQ, empty, empty, ctx)
-        return hA, hQ, ctx
+        h_ctx, h_q, _, _ = self.run(emb_ctx, emb_q, empty, empty, ctx)
+        return h_ctx, h_q, ctx
 
     def predict(self, h):
         """Final hidden [.., d, e] -> the graph's outputs in raw units: (probs,) or (mean,) or (mean, std)."""
@@ -431,4 +436,4 @@ class NPT(nn.Module):
         mean = out[..., 0] * cfg.y_std + cfg.y_mean
         if not cfg.has_std:
             return (mean,)
-        return mean, (F.softplus(out[..., 1]) + 1e-3) * cfg.y_std
+        return mean, z_std(out[..., 1]) * cfg.y_std

@@ -42,7 +42,7 @@ class KeyedReference:
             L, Dm = cfg.abd_layers, cfg.row_dim
             k, v, kv = self.state.setdefault(key, [torch.zeros(1, L, W, Dm), torch.zeros(1, L, W, Dm),
                                                    torch.zeros(1, W, dtype=torch.bool)])
-            _, hQ, nk, nv, ctx = self.model.step(k, v, kv, num, cat, yt, valid)
+            _, h_q, nk, nv, ctx = self.model.step(k, v, kv, num, cat, yt, valid)
             if labeled:
                 self.state[key] = [torch.cat([k[:, :, 1:], nk], 2), torch.cat([v[:, :, 1:], nv], 2),
                                    torch.cat([kv[:, 1:], valid], 1)]
@@ -56,11 +56,11 @@ class KeyedReference:
             for p, (rn, rc, ry) in enumerate(rows):          # right-aligned, oldest first
                 s = W - n + p
                 c_num[0, s], c_cat[0, s], c_y[0, s], c_valid[0, s] = rn, rc, ry, True
-            _, hQ, ctx = self.model.full(c_num, c_cat, c_y, c_valid, num, cat, valid)
+            _, h_q, ctx = self.model.full(c_num, c_cat, c_y, c_valid, num, cat, valid)
             if labeled:
                 rows.append((num[0, 0], cat[0, 0], yt[0, 0]))
                 del rows[:-W]
-        outputs = tuple(o[0, 0] for o in self.model.predict(hQ))
+        outputs = tuple(o[0, 0] for o in self.model.predict(h_q))
         return Scored(outputs, int(ctx.mask_q[0, 0].sum()))
 
 
@@ -85,8 +85,8 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
         for s in range(0, N, chunk):
             xn, xc, xy = (t[s:s + chunk][None].to(device) for t in (num, cat, y))
             xv = torch.ones(xy.shape, dtype=torch.bool, device=device)
-            _, hQ, nk, nv, _ = model.step(k, v, kv, xn, xc, xy, xv)
-            outs.append(tuple(o[0].cpu() for o in model.predict(hQ)))
+            _, h_q, nk, nv, _ = model.step(k, v, kv, xn, xc, xy, xv)
+            outs.append(tuple(o[0].cpu() for o in model.predict(h_q)))
             lab = ~torch.isnan(xy[0])
             k = torch.cat([k, nk[:, :, lab]], 2)[:, :, -W:]
             v = torch.cat([v, nv[:, :, lab]], 2)[:, :, -W:]
@@ -103,9 +103,9 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
             idx = lab_idx[pos.clamp(min=0)] if len(lab_idx) else torch.zeros_like(pos)
             ctx = [t[idx].to(device) for t in (num, cat, y)]
             q = [t[rows][:, None].to(device) for t in (num, cat)]
-            _, hQ, _ = model.full(ctx[0], ctx[1], ctx[2], valid.to(device), q[0], q[1],
-                                  torch.ones(B, 1, dtype=torch.bool, device=device))
-            outs.append(tuple(o[:, 0].cpu() for o in model.predict(hQ)))
+            _, h_q, _ = model.full(ctx[0], ctx[1], ctx[2], valid.to(device), q[0], q[1],
+                                   torch.ones(B, 1, dtype=torch.bool, device=device))
+            outs.append(tuple(o[:, 0].cpu() for o in model.predict(h_q)))
     outs = tuple(torch.cat(parts) for parts in zip(*outs))
     if cfg.attention == CAUSAL and select is not None:
         outs = tuple(o[torch.as_tensor(select)] for o in outs)

@@ -25,8 +25,13 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from npt_export import data as D
-from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig
+from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig, z_std
 from npt_export.tasks import relabel_runs
+
+CHECKPOINT_FILE = "checkpoint.pt"          # the best checkpoint, in the output folder
+# The NPTConfig fields that the command line sets (the rest come from the schema, or keep their defaults).
+ARCH_ARGS = ("attention", "window", "recency", "embed_dim", "abd_layers", "aba_layers", "heads", "dropout",
+             "attn_dropout")
 
 
 @dataclass
@@ -144,7 +149,7 @@ def target_terms(model: NPT, h, y, where):
         return loss, t.numel(), int((out.argmax(-1) == t.long()).sum())
     z = (t - cfg.y_mean) / cfg.y_std
     if cfg.has_std:
-        s = F.softplus(out[:, 1].float()) + 1e-3
+        s = z_std(out[:, 1].float())
         loss = F.gaussian_nll_loss(out[:, 0].float(), z, s * s, reduction="sum")
     else:
         loss = F.mse_loss(out[:, 0].float(), z, reduction="sum")
@@ -178,32 +183,33 @@ def training_loss(model: NPT, tc: TrainConfig, stream: Stream, gen: torch.Genera
     y = relabel_runs(cfg, num, cat, y, tc.p_relabel, tc.p_drift, gen)
     num_in, cat_in, cat_masked, ch_num, ch_cat = mask_features(cfg, num, cat, tc.p_feature, gen)
     y_ctx, y_masked = mask_targets(y, tc.p_target, gen)
+    # ctx, q: the rows of the context stream and of the query stream (all of them for CAUSAL).
     if cfg.attention == CAUSAL:
-        a, q = slice(None), slice(None)
+        ctx, q = slice(None), slice(None)
         B, L, Dm = tc.batch, cfg.abd_layers, cfg.row_dim
         empty = torch.zeros(B, L, 0, Dm, device=device)
         no_cache = torch.zeros(B, 0, dtype=torch.bool, device=device)
         args = [t.to(device) for t in (num_in, cat_in, y, valid, y_ctx, cat_masked)]
-        hA, hQ, _, _, _ = model.step(empty, empty, no_cache, *args[:4], window=W,
-                                     y_context=args[4], cat_masked=args[5])
-        a_valid = valid
+        h_ctx, h_q, _, _, _ = model.step(empty, empty, no_cache, *args[:4], window=W,
+                                         y_context=args[4], cat_masked=args[5])
+        ctx_valid = valid
     else:
-        a, q = slice(None, W), slice(W, None)
+        ctx, q = slice(None, W), slice(W, None)
         # Random context lengths (left padding), so that the short contexts of a key's start are seen too.
         short = torch.rand(tc.batch, generator=gen) < 0.3
         keep = (torch.rand(tc.batch, generator=gen) * W).long()
-        a_valid = valid[:, a] & ~(short[:, None] & (torch.arange(W)[None] < (W - keep)[:, None]))
-        args = [t.to(device) for t in (num_in[:, a], cat_in[:, a], y[:, a], a_valid,
-                                       num[:, q], cat[:, q], valid[:, q], y_ctx[:, a], cat_masked[:, a])]
-        hA, hQ, _ = model.full(*args[:7], y_context=args[7], ctx_cat_masked=args[8])
+        ctx_valid = valid[:, ctx] & ~(short[:, None] & (torch.arange(W)[None] < (W - keep)[:, None]))
+        args = [t.to(device) for t in (num_in[:, ctx], cat_in[:, ctx], y[:, ctx], ctx_valid,
+                                       num[:, q], cat[:, q], valid[:, q], y_ctx[:, ctx], cat_masked[:, ctx])]
+        h_ctx, h_q, _ = model.full(*args[:7], y_context=args[7], ctx_cat_masked=args[8])
     dev = lambda t: t.to(device)
-    lq, nq, correct = target_terms(model, hQ, dev(y[:, q]), dev(valid[:, q]))
-    la, na, _ = target_terms(model, hA, dev(y[:, a]), dev(y_masked[:, a] & a_valid))
-    lf, nf = feature_terms(model, hA, dev(num[:, a]), dev(cat[:, a]),
-                           dev(ch_num[:, a] & a_valid[..., None]), dev(ch_cat[:, a] & a_valid[..., None]))
-    l_target = (lq + la) / max(1, nq + na)
+    l_q, n_q, correct = target_terms(model, h_q, dev(y[:, q]), dev(valid[:, q]))
+    l_ctx, n_ctx, _ = target_terms(model, h_ctx, dev(y[:, ctx]), dev(y_masked[:, ctx] & ctx_valid))
+    lf, nf = feature_terms(model, h_ctx, dev(num[:, ctx]), dev(cat[:, ctx]),
+                           dev(ch_num[:, ctx] & ctx_valid[..., None]), dev(ch_cat[:, ctx] & ctx_valid[..., None]))
+    l_target = (l_q + l_ctx) / max(1, n_q + n_ctx)
     l_feat = lf / max(1, nf)
-    return (1 - lam) * l_target + lam * l_feat, l_target.item(), correct / max(1, nq)
+    return (1 - lam) * l_target + lam * l_feat, l_target.item(), correct / max(1, n_q)
 
 
 def lam_at(tc: TrainConfig, step: int) -> float:
@@ -301,7 +307,7 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False) -> str:
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     gen = torch.Generator().manual_seed(tc.seed)
     os.makedirs(tc.out, exist_ok=True)
-    path = os.path.join(tc.out, "checkpoint.pt")
+    path = os.path.join(tc.out, CHECKPOINT_FILE)
     best, best_metrics, stale, t0, step = math.inf, {}, 0, time.time(), 0
     bar = tqdm(range(1, tc.steps + 1), disable=quiet, ncols=100, desc="train")
     for step in bar:
@@ -342,34 +348,37 @@ def save(path, model: NPT, schema: D.Schema, tc: TrainConfig, step, seconds, met
     }, path)
 
 
+def add_field(p: argparse.ArgumentParser, config: type, name: str, **kw):
+    """--NAME (dashes for underscores) with the default of the dataclass `config`'s field NAME, so
+    that every default is written once, in its dataclass; the type is the default's, a bool is
+    --NAME/--no-NAME, unless `kw` says otherwise."""
+    default = getattr(config, name)
+    if isinstance(default, bool):
+        kw.setdefault("action", argparse.BooleanOptionalAction)
+    elif default is not None:
+        kw.setdefault("type", type(default))
+    p.add_argument("--" + name.replace("_", "-"), default=default, **kw)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m npt_export.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--csv", required=True)
-    p.add_argument("--target", default="target")
-    p.add_argument("--rows", default="", help="BEGIN:END data rows to train on (header excluded); default all")
-    p.add_argument("--key", default=None, help="column that partitions the stream (one context per key)")
+    add_field(p, TrainConfig, "target")
+    add_field(p, TrainConfig, "rows", help="BEGIN:END data rows to train on (header excluded); default all")
+    add_field(p, TrainConfig, "key", help="column that partitions the stream (one context per key)")
     p.add_argument("--out", required=True)
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
-    p.add_argument("--attention", default=CAUSAL, choices=[CAUSAL, BIDIRECTIONAL])
-    p.add_argument("--window", type=int, default=256)
-    p.add_argument("--recency", action=argparse.BooleanOptionalAction, default=True)
-    p.add_argument("--embed-dim", type=int, default=16)
-    p.add_argument("--abd-layers", type=int, default=2)
-    p.add_argument("--aba-layers", type=int, default=2)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--attn-dropout", type=float, default=0.0)
-    for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries"):
-        p.add_argument("--" + f.replace("_", "-"), type=int, default=getattr(TrainConfig, f))
-    for f in ("lr", "weight_decay", "flat_frac", "p_feature", "p_target", "p_relabel", "p_drift", "lam_floor",
+    add_field(p, TrainConfig, "device", choices=["cpu", "cuda"])
+    add_field(p, TrainConfig, "bf16", action="store_true", help="bf16 autocast (CUDA)")
+    add_field(p, NPTConfig, "attention", choices=[CAUSAL, BIDIRECTIONAL])
+    for f in ARCH_ARGS[1:]:
+        add_field(p, NPTConfig, f)
+    for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries", "lr",
+              "weight_decay", "flat_frac", "p_feature", "p_target", "p_relabel", "p_drift", "lam_floor",
               "lam_anneal_frac", "val_frac"):
-        p.add_argument("--" + f.replace("_", "-"), type=float, default=getattr(TrainConfig, f))
-    p.add_argument("--no-export", dest="export", action="store_false")
+        add_field(p, TrainConfig, f)
+    p.add_argument("--no-export", dest="export", action="store_false")   # TrainConfig.export is True
     a = p.parse_args(argv)
-    arch = dict(attention=a.attention, window=a.window, recency=a.recency, embed_dim=a.embed_dim,
-                abd_layers=a.abd_layers, aba_layers=a.aba_layers, heads=a.heads, dropout=a.dropout,
-                attn_dropout=a.attn_dropout)
+    arch = {f: getattr(a, f) for f in ARCH_ARGS}
     tc = TrainConfig(**{k: getattr(a, k) for k in TrainConfig.__dataclass_fields__})
     return tc, arch
 

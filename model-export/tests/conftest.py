@@ -40,7 +40,7 @@ def exported(tmp_path_factory):
     for name, spec in fixtures.FIXTURES.items():
         folder = os.path.join(root, name)
         os.makedirs(folder)
-        data = os.path.join(folder, "data.csv")
+        data = os.path.join(folder, fixtures.DATA_FILE)
         fixtures.write_csv(data, spec["regression"], seed=0)
         tc = TrainConfig(csv=data, target="target", key="key", out=folder, steps=4, batch=2,
                          eval_every=2, queries=4)

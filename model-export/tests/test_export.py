@@ -10,7 +10,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from npt_export.export import FORMAT, Graph, golden_inputs, input_names, load
+from npt_export.export import (FORMAT, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, Graph, golden_inputs,
+                                input_names, load)
+from npt_export.fixtures import FIXTURES
+from npt_export.train import CHECKPOINT_FILE
 from nptstream.v1 import manifest_pb2 as mpb
 
 ATOL = 1e-4
@@ -25,7 +28,7 @@ def read(folder, name, msg):
 def session(folder):
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    return ort.InferenceSession(os.path.join(folder, "model.onnx"), so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(os.path.join(folder, MODEL_FILE), so, providers=["CPUExecutionProvider"])
 
 
 def array(t: mpb.Tensor):
@@ -36,13 +39,13 @@ def array(t: mpb.Tensor):
     return np.array(t.b, dtype=bool).reshape(t.shape)
 
 
-@pytest.mark.parametrize("name", ["causal-cls", "bidir-cls", "causal-reg"])
+@pytest.mark.parametrize("name", list(FIXTURES))
 def test_manifest_matches_graph(exported, name):
     folder = exported[name]
-    m = read(folder, "manifest.pb", mpb.Manifest())
-    with open(os.path.join(folder, "model.onnx"), "rb") as f:
+    m = read(folder, MANIFEST_FILE, mpb.Manifest())
+    with open(os.path.join(folder, MODEL_FILE), "rb") as f:
         assert m.model_version == hashlib.sha256(f.read()).hexdigest()[:16]
-    g = onnx.load(os.path.join(folder, "model.onnx"))
+    g = onnx.load(os.path.join(folder, MODEL_FILE))
     assert m.format == FORMAT and m.graph.opset >= 17
     assert [i.name for i in g.graph.input] == list(m.graph.inputs)
     assert [o.name for o in g.graph.output] == list(m.graph.outputs)
@@ -55,18 +58,18 @@ def test_manifest_matches_graph(exported, name):
     assert m.training.steps > 0 and m.training.row_end == 600 and "val_loss" in m.training.metrics
 
 
-@pytest.mark.parametrize("name", ["causal-cls", "bidir-cls", "causal-reg"])
+@pytest.mark.parametrize("name", list(FIXTURES))
 def test_onnx_matches_pytorch_on_golden_cases_and_other_shapes(exported, name):
     folder = exported[name]
     sess = session(folder)
-    golden = read(folder, "golden.pb", mpb.Golden())
+    golden = read(folder, GOLDEN_FILE, mpb.Golden())
     assert len(golden.cases) >= 3
     for case in golden.cases:
         feeds = {t.name: array(t) for t in case.inputs}
         for want, got in zip(case.outputs, sess.run(None, feeds)):
             assert np.abs(array(want) - got).max() <= ATOL, (case.name, want.name)
     # Shapes never traced: fresh golden-style inputs from another seed (B, M, W vary per case).
-    model, _, _ = load(os.path.join(folder, "checkpoint.pt"))
+    model, _, _ = load(os.path.join(folder, CHECKPOINT_FILE))
     graph, names = Graph(model), input_names(model.cfg)
     for _, inputs in golden_inputs(model, seed=7):
         with torch.no_grad():
@@ -79,7 +82,7 @@ class OrtServer:
     """A minimal keyed server on ONNX Runtime, as proto/README.md describes (what the Java side does)."""
 
     def __init__(self, folder, window):
-        self.m = read(folder, "manifest.pb", mpb.Manifest())
+        self.m = read(folder, MANIFEST_FILE, mpb.Manifest())
         self.sess = session(folder)
         self.W = window
         self.state = {}
@@ -132,10 +135,10 @@ class OrtServer:
         return outs, size
 
 
-@pytest.mark.parametrize("name", ["causal-cls", "bidir-cls", "causal-reg"])
+@pytest.mark.parametrize("name", list(FIXTURES))
 def test_golden_stream_replays_through_onnx_runtime(exported, name):
     folder = exported[name]
-    golden = read(folder, "golden.pb", mpb.Golden())
+    golden = read(folder, GOLDEN_FILE, mpb.Golden())
     assert 60 <= len(golden.stream) == len(golden.expected) <= 200
     assert len({r.key for r in golden.stream}) == 3
     assert any(not r.HasField("label_class") and not r.HasField("label_value") for r in golden.stream)

@@ -20,15 +20,15 @@ def step(model, num, cat, y, cache=None, valid=None, W=None):
         cache = (z, z, torch.zeros(B, W, dtype=torch.bool))
     valid = torch.ones(B, M, dtype=torch.bool) if valid is None else valid
     with torch.no_grad():
-        _, hQ, k, v, ctx = model.step(*cache, num, cat, y, valid)
-        return model.predict(hQ)[0], k, v, ctx
+        _, h_q, k, v, ctx = model.step(*cache, num, cat, y, valid)
+        return model.predict(h_q)[0], k, v, ctx
 
 
 def full(model, cn, cc, cy, cv, qn, qc, qv=None):
     qv = torch.ones(qn.shape[:2], dtype=torch.bool) if qv is None else qv
     with torch.no_grad():
-        _, hQ, _ = model.full(cn, cc, cy, cv, qn, qc, qv)
-        return model.predict(hQ)[0]
+        _, h_q, _ = model.full(cn, cc, cy, cv, qn, qc, qv)
+        return model.predict(h_q)[0]
 
 
 def test_shapes():

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from npt_export import data as D
-from npt_export.export import load
+from npt_export.export import MANIFEST_FILE, load
+from npt_export.fixtures import DATA_FILE
+from npt_export.train import CHECKPOINT_FILE
 from test_export import read, session
 from nptstream.v1 import manifest_pb2 as mpb
 
@@ -17,8 +19,8 @@ EXTREMES = (3.0e38, -3.0e38, 1.0e30, -1.0e20, 3.4e38)
 
 def key_rows(folder, n=48):
     """The first n rows of one key of the fixture's stream: num, cat, y."""
-    _, schema, _ = load(os.path.join(folder, "checkpoint.pt"))
-    header, rows = D.read_csv(os.path.join(folder, "data.csv"))
+    _, schema, _ = load(os.path.join(folder, CHECKPOINT_FILE))
+    header, rows = D.read_csv(os.path.join(folder, DATA_FILE))
     t = D.encode(schema, header, rows)
     idx = [i for i, k in enumerate(t.keys) if k == t.keys[0]][:n]
     return t.num[idx], t.cat[idx], t.y[idx]
@@ -28,7 +30,7 @@ class StepServer:
     """One key on the STEP graph: micro-batches of M rows, the cache kept as the contract says."""
 
     def __init__(self, folder, window):
-        self.m = read(folder, "manifest.pb", mpb.Manifest())
+        self.m = read(folder, MANIFEST_FILE, mpb.Manifest())
         self.sess = session(folder)
         a = self.m.architecture
         self.k = np.zeros((1, a.abd_layers, window, a.row_dim), np.float32)

@@ -47,14 +47,14 @@ def run(seed: int, a) -> tuple[float, float, float]:
         num_in, _, _, ch_num, _ = mask_features(cfg, xtr[None], no_cat, 0.15, g)
         y_ctx, y_masked = mask_targets(ytr[None], 0.15, g)
         ctx_valid = ~held[None]
-        hA, hQ, _ = model.full(num_in, None, ytr[None], ctx_valid, xtr[None, held], None,
-                               torch.ones(1, int(held.sum()), dtype=torch.bool), y_context=y_ctx)
-        out_q = model.heads.target_out(hQ)[0]
-        out_a = model.heads.target_out(hA)[0][y_masked[0] & ~held]
-        logits = torch.cat([out_q, out_a])
+        h_ctx, h_q, _ = model.full(num_in, None, ytr[None], ctx_valid, xtr[None, held], None,
+                                   torch.ones(1, int(held.sum()), dtype=torch.bool), y_context=y_ctx)
+        out_q = model.heads.target_out(h_q)[0]
+        out_ctx = model.heads.target_out(h_ctx)[0][y_masked[0] & ~held]
+        logits = torch.cat([out_q, out_ctx])
         target = torch.cat([ytr[held], ytr[y_masked[0] & ~held]]).long()
         l_target = F.cross_entropy(logits, target)
-        lf, nf = feature_terms(model, hA, xtr[None], no_cat, ch_num & ctx_valid[..., None], no_cat.bool())
+        lf, nf = feature_terms(model, h_ctx, xtr[None], no_cat, ch_num & ctx_valid[..., None], no_cat.bool())
         lam = lam_at(tc, step)
         loss = (1 - lam) * l_target + lam * lf / max(1, nf)
         opt.zero_grad()
@@ -63,9 +63,9 @@ def run(seed: int, a) -> tuple[float, float, float]:
         opt.step()
     model.eval()
     with torch.no_grad():
-        _, hQ, _ = model.full(xtr[None], None, ytr[None], torch.ones(1, n, dtype=torch.bool),
-                              xte[None], None, torch.ones(1, len(yte), dtype=torch.bool))
-        probs = model.predict(hQ)[0][0, :, 1].numpy()
+        _, h_q, _ = model.full(xtr[None], None, ytr[None], torch.ones(1, n, dtype=torch.bool),
+                               xte[None], None, torch.ones(1, len(yte), dtype=torch.bool))
+        probs = model.predict(h_q)[0][0, :, 1].numpy()
     acc = float(((probs > 0.5) == yte.numpy()).mean())
     return acc, float(roc_auc_score(yte.numpy(), probs)), time.time() - t0
 

@@ -3,6 +3,8 @@
 
     python -m npt_export.evidence.electricity build/models/elec [more model folders...]
 
+The CSV (--csv) defaults to $ELEC_CSV, which the Makefile defines (and exports to what it runs).
+
 References (MOA, same rows): ARF 87.87%, NoChange 85.77%, HAT 79.90%, kNN 79.79%.
 """
 from __future__ import annotations
@@ -17,13 +19,13 @@ import torch
 from npt_export import data as D
 from npt_export.export import load
 from npt_export.prequential import evaluate_rows
+from npt_export.train import CHECKPOINT_FILE
 
-CSV = "/work/shared/data/streams/electricity.csv"
 REFERENCES = {"ARF": 87.87, "NoChange": 85.77, "HAT": 79.90, "kNN": 79.79}
 
 
 def evaluate(folder: str, csv: str, begin: int, end: int, window: int | None = None, every: int = 1):
-    model, schema, ck = load(os.path.join(folder, "checkpoint.pt"))
+    model, schema, ck = load(os.path.join(folder, CHECKPOINT_FILE))
     header, rows = D.read_csv(csv)
     table = D.encode(schema, header, rows[:end])
     W = window or model.cfg.window
@@ -40,7 +42,8 @@ def evaluate(folder: str, csv: str, begin: int, end: int, window: int | None = N
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("models", nargs="+")
-    p.add_argument("--csv", default=CSV)
+    p.add_argument("--csv", default=os.environ.get("ELEC_CSV"), required="ELEC_CSV" not in os.environ,
+                   help="Elec2's CSV; default $ELEC_CSV")
     p.add_argument("--rows", default="9062:45312")
     p.add_argument("--window", type=int, default=None, help="serve with this W (default: the model's)")
     p.add_argument("--every", type=int, default=1, help="score every n-th row only (each still sees its full context)")

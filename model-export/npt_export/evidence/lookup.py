@@ -36,9 +36,9 @@ def sets(g, B, W, M):
 def npt_forward(model, cat, y, q):
     B, W, _ = cat.shape
     M = q.shape[1]
-    _, hQ, _ = model.full(None, cat, y, torch.ones(B, W, dtype=torch.bool), None, q,
-                          torch.ones(B, M, dtype=torch.bool))
-    return model.heads.target_out(hQ)
+    _, h_q, _ = model.full(None, cat, y, torch.ones(B, W, dtype=torch.bool), None, q,
+                           torch.ones(B, M, dtype=torch.bool))
+    return model.heads.target_out(h_q)
 
 
 def mlp(params: int) -> nn.Module:
