@@ -33,7 +33,7 @@ $(FIXTURES)/.done: venv proto $(shell find model-export/npt_export -name '*.py' 
 	touch $@
 
 # The default Elec2 model (CAUSAL, W 256, trained on rows 0:9062, a few minutes on 2 cores); kept once built.
-ELEC_CSV ?= $(ROOT)/../shared/data/streams/electricity.csv
+export ELEC_CSV ?= $(ROOT)/../shared/data/streams/electricity.csv
 model: $(ROOT)/build/models/elec/manifest.pb
 $(ROOT)/build/models/elec/manifest.pb: | venv proto
 	cd model-export && PYTHONPATH=$(PYPATH) nice -n 10 $(PY) -m npt_export.train --csv $(ELEC_CSV) \
@@ -56,7 +56,7 @@ test: test-python test-java test-e2e bench-smoke
 # The bench runs in its own JVM on the bench module's classpath (MOA, a local Flink, ONNX Runtime).
 BENCH := $(ROOT)/build/bench
 BENCH_RUN = java -Xmx6g -Djava.io.tmpdir=$(BENCH)/tmp -cp "bench/target/classes:$$(cat $(BENCH)/classpath.txt)" \
-	io.nptstream.bench.Bench --python $(PY)
+	io.nptstream.bench.Bench --python $(PY) --electricity $(ELEC_CSV)
 
 bench-build: proto
 	$(MVN) -q -pl bench -am install -DskipTests

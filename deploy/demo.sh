@@ -2,13 +2,14 @@
 # make demo: a real Kafka broker (separate JVM), the NPT job on a local Flink, Elec2 through Kafka.
 # Variables: DEMO_ROWS (default all: the whole stream after the model's training rows),
 # DEMO_RATE (records/s, 0 = as fast as the job goes), DEMO_MODEL (build/models/elec),
-# DEMO_CSV (../shared/data/streams/electricity.csv), DEMO_KAFKA_PORT (9092), DEMO_ARGS (more job keys).
+# DEMO_CSV (the Makefile's ELEC_CSV), DEMO_KAFKA_PORT (9092), DEMO_ARGS (more job keys).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${DEMO_ROWS:-all}
 [ "$rows" = all ] && rows=1000000000
 model=${DEMO_MODEL:-build/models/elec}
-csv=${DEMO_CSV:-../shared/data/streams/electricity.csv}
+csv=${DEMO_CSV:-${ELEC_CSV:-}}
+[ -n "$csv" ] || { echo "demo: no stream: set DEMO_CSV (make demo sets ELEC_CSV)" >&2; exit 1; }
 port=${DEMO_KAFKA_PORT:-9092}
 export ORT_DISABLE_TELEMETRY=1
 
@@ -18,8 +19,8 @@ if [ ! -f "$model/manifest.pb" ]; then
 fi
 [ -f "$csv" ] || { echo "demo: no stream at $csv; set DEMO_CSV" >&2; exit 1; }
 mkdir -p build/demo/tmp
-if [ ! -s build/demo/classpath.txt ] || [ flink-job/pom.xml -nt build/demo/classpath.txt ]; then
-  mvn -B -ntp -q -pl flink-job dependency:build-classpath -Dmdep.includeScope=compile -Dmdep.outputFile="$PWD/build/demo/classpath.txt"
+if [ ! -s build/demo/classpath.txt ] || [ demo/pom.xml -nt build/demo/classpath.txt ] || [ flink-job/pom.xml -nt build/demo/classpath.txt ]; then
+  mvn -B -ntp -q -pl demo dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$PWD/build/demo/classpath.txt"
 fi
 
 trap 'deploy/kafka.sh stop build/kafka' EXIT
@@ -27,6 +28,6 @@ deploy/kafka.sh start build/kafka "$port"
 rm -rf build/demo/checkpoints
 # shellcheck disable=SC2086
 java -Xmx3g -Djava.io.tmpdir="$PWD/build/demo/tmp" \
-  -cp "flink-job/target/classes:$(cat build/demo/classpath.txt)" io.nptstream.flink.demo.Demo \
+  -cp "demo/target/classes:$(cat build/demo/classpath.txt)" io.nptstream.demo.Demo \
   --kafka.bootstrap "127.0.0.1:$port" --model.dir "$model" --csv "$csv" --limit "$rows" --rate "${DEMO_RATE:-0}" \
   --checkpoint.dir "file://$PWD/build/demo/checkpoints" ${DEMO_ARGS:-}

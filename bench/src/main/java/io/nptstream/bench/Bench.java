@@ -1,6 +1,7 @@
 package io.nptstream.bench;
 
-import io.nptstream.flink.operator.NptOperatorConfig;
+import io.nptstream.flink.config.NptOperatorConfig;
+import io.nptstream.flink.model.ModelBundle;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,7 +53,7 @@ public final class Bench {
             // Electricity and the speed figures first, then the synthetic streams; the report is
             // rewritten after each step, so a run cut short still leaves what it measured.
             BenchStream elec = stream("electricity", c.electricity, null, "Elec2, NSW electricity prices");
-            Path elecModel = Files.isRegularFile(c.electricityModel.resolve("manifest.pb")) ? c.electricityModel
+            Path elecModel = Files.isRegularFile(c.electricityModel.resolve(ModelBundle.MANIFEST_FILE)) ? c.electricityModel
                     : models.ensure(elec, c.out.resolve("models/electricity"), List.of());
             compare(elec, elecModel, c, streams, outcomes, probes, null);
             speed = c.noSpeed ? null : speedSweep(elec, models, c);
@@ -76,8 +77,9 @@ public final class Bench {
         System.out.printf(Locale.ROOT, "%s: %d rows, NPT model %s%n", s.name(), s.rows(), model);
         streams.add(s);
         Path predictions = c.out.resolve("predictions/" + s.name() + ".csv");
-        outcomes.add(print(NptRunner.run(s, model, new NptOperatorConfig(), predictions)));
-        double follows = NptRunner.probe(s, model, new NptOperatorConfig(), predictions, c.out.resolve("probe"));
+        NptRunner.Result npt = NptRunner.run(s, model, new NptOperatorConfig(), predictions, c.out.resolve("probe"));
+        outcomes.add(print(npt.outcome()));
+        double follows = npt.follows();
         System.out.printf(Locale.ROOT, "  NPT follows shifted context labels on %.2f%% of scored rows%n", 100 * follows);
         probes.put(s.name(), follows);
         CsvInstances data = CsvInstances.read(s);
@@ -97,7 +99,7 @@ public final class Bench {
 
     private static SpeedSweep.Result sweep(BenchStream s, Path model, BenchConfig c) throws Exception {
         return new SpeedSweep(s, model, c.out.resolve("speed"))
-                .run(c.windows, c.batchSizes, c.speedRows, c.fullRecomputeRows, c.rooflineWindow, c.matmulModel, c.peakThreads);
+                .run(c.windows, c.batchSizes, c.speedRows, c.recomputeRows, c.rooflineWindow, c.matmulModel, c.peakThreads);
     }
 
     private static BenchStream stream(String name, Path csv, String key, String description) throws IOException {
@@ -151,7 +153,7 @@ public final class Bench {
         }
         for (int w : c.windows) {
             if (!(speed.speedup(w) > 0)) {
-                problems.add("no cached vs FULL_RECOMPUTE speedup at W=" + w);
+                problems.add("no cached vs RECOMPUTE speedup at W=" + w);
             }
         }
         if (!(speed.rooflineShare() > 0)) {

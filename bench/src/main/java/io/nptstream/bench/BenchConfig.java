@@ -9,7 +9,8 @@ public final class BenchConfig {
     public String python = System.getProperty("user.home") + "/.cache/npt-stream/venv/bin/python";
     public Path modelExport = Path.of("model-export");
     public Path matmulModel = Path.of("build/bench/matmul.onnx");
-    public Path electricity = Path.of("../shared/data/streams/electricity.csv");
+    /** Elec2's CSV: `make bench` passes the Makefile's ELEC_CSV. */
+    public Path electricity;
     /** The default electricity model of `make model`; trained here when it is missing. */
     public Path electricityModel = Path.of("build/models/elec");
     /** Rows of each synthetic stream. */
@@ -21,7 +22,7 @@ public final class BenchConfig {
     public int[] windows = {64, 256, 1024};
     public int[] batchSizes = {1, 16, 64, 256};
     public long speedRows = 20_000;
-    public long fullRecomputeRows = 50;
+    public long recomputeRows = 50;
     public int rooflineWindow = 256;
     /** Threads of the peak MatMul: the machine's cores. */
     public int peakThreads = Runtime.getRuntime().availableProcessors();
@@ -34,7 +35,7 @@ public final class BenchConfig {
         c.windows = new int[] {16};
         c.batchSizes = new int[] {1, 16};
         c.speedRows = 600;
-        c.fullRecomputeRows = 100;
+        c.recomputeRows = 100;
         c.rooflineWindow = 16;
         return c;
     }
@@ -47,6 +48,7 @@ public final class BenchConfig {
             switch (args[i]) {
                 case "--quick" -> c = quick();
                 case "--python" -> c.python = args[++i];
+                case "--electricity" -> c.electricity = Path.of(args[++i]);
                 case "--synthetic-rows" -> c.syntheticRows = Long.parseLong(args[++i]);
                 case "--no-speed" -> c.noSpeed = true;
                 case "--only" -> {
@@ -54,8 +56,11 @@ public final class BenchConfig {
                     c.out = c.out.resolve(c.only);
                 }
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "'; use --quick, --python PATH, --synthetic-rows N, --no-speed, --only SYNTHETIC_STREAM");
+                        + "'; use --quick, --python PATH, --electricity CSV, --synthetic-rows N, --no-speed, --only SYNTHETIC_STREAM");
             }
+        }
+        if (!c.quick && c.only == null && c.electricity == null) {
+            throw new IllegalArgumentException("no Elec2 stream: pass --electricity CSV (make bench passes ELEC_CSV)");
         }
         return c;
     }

@@ -1,5 +1,6 @@
 package io.nptstream.bench;
 
+import io.nptstream.flink.model.ModelBundle;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ public final class NptModels {
 
     /** The model folder {@code dir} for {@code stream}, trained with {@code extraArgs} if it has no manifest yet. */
     public Path ensure(BenchStream stream, Path dir, List<String> extraArgs) throws IOException, InterruptedException {
-        if (Files.isRegularFile(dir.resolve("manifest.pb"))) {
+        if (Files.isRegularFile(dir.resolve(ModelBundle.MANIFEST_FILE))) {
             return dir;
         }
         List<String> command = new ArrayList<>(List.of(python, "-m", "npt_export.train",
@@ -40,7 +41,7 @@ public final class NptModels {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().merge("PYTHONPATH", ".:../proto/target/python", (a, b) -> b + ":" + a);
         int rc = pb.start().waitFor();
-        if (rc != 0 || !Files.isRegularFile(dir.resolve("manifest.pb"))) {
+        if (rc != 0 || !Files.isRegularFile(dir.resolve(ModelBundle.MANIFEST_FILE))) {
             throw new IllegalStateException("training the NPT model for " + stream.name() + " failed (exit " + rc
                     + "); see " + log);
         }

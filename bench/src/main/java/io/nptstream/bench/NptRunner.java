@@ -1,35 +1,34 @@
 package io.nptstream.bench;
 
+import io.nptstream.flink.config.NptOperatorConfig;
+import io.nptstream.flink.core.ModelOutput;
+import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.job.Replay;
 import io.nptstream.flink.job.ReplayOptions;
 import io.nptstream.flink.job.ReplayResult;
-import io.nptstream.flink.operator.NptOperatorConfig;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.SortedMap;
-import java.util.TreeMap;
 
 /**
  * NPT on a bench stream: the Flink job's replay mode over every row (the first 20% only fill the
- * per-key contexts), scored on the rest, with the per-row correctness read back from its predictions.
+ * per-key contexts), scored on the rest.
  */
 public final class NptRunner {
     private NptRunner() {}
 
-    public static Outcome run(BenchStream stream, Path model, NptOperatorConfig operator, Path predictions)
+    /** NPT's outcome on a stream, and the share of its predictions that follow shifted context labels. */
+    public record Result(Outcome outcome, double follows) {}
+
+    /** Replays {@code stream}, then its context probe into {@code probeDir}. */
+    public static Result run(BenchStream stream, Path model, NptOperatorConfig operator, Path predictions, Path probeDir)
             throws Exception {
         ReplayResult r = replay(stream, stream.csv(), model, operator, predictions);
-        SortedMap<Long, String[]> rows = predictionsByRow(predictions);
-        boolean[] correct = new boolean[rows.size()];
-        int i = 0;
-        for (String[] p : rows.values()) {
-            correct[i++] = p[0].equals(p[1]);
-        }
-        return new Outcome(stream.name(), "NPT", r.scored(), r.accuracy(), r.recordsPerSecond(),
-                r.p50LatencyUs(), r.p99LatencyUs(), correct);
+        Outcome outcome = new Outcome(stream.name(), "NPT", r.scored(), r.accuracy(), r.recordsPerSecond(),
+                r.p50LatencyUs(), r.p99LatencyUs(), r.prequential());
+        return new Result(outcome, probe(stream, model, operator, r, probeDir));
     }
 
     /**
@@ -39,21 +38,26 @@ public final class NptRunner {
      * reads its context's labels follows; one that predicts from its weights alone does not.
      * The scored rows start after the first 20%, so every key's window is full there.
      */
-    public static double probe(BenchStream stream, Path model, NptOperatorConfig operator, Path original, Path dir)
+    static double probe(BenchStream stream, Path model, NptOperatorConfig operator, ReplayResult original, Path dir)
             throws Exception {
         Files.createDirectories(dir);
         Path shiftedCsv = dir.resolve(stream.name() + ".csv");
         int classes = shiftLabels(stream.csv(), shiftedCsv);
-        Path shiftedPredictions = dir.resolve(stream.name() + "-predictions.csv");
-        replay(stream, shiftedCsv, model, operator, shiftedPredictions);
-        SortedMap<Long, String[]> before = predictionsByRow(original);
-        SortedMap<Long, String[]> after = predictionsByRow(shiftedPredictions);
+        ReplayResult shifted = replay(stream, shiftedCsv, model, operator, dir.resolve(stream.name() + "-predictions.csv"));
         long follows = 0;
-        for (var e : before.entrySet()) {
-            String[] moved = after.get(e.getKey());
-            follows += moved != null && moved[1].equals(shift(e.getValue()[1], classes)) ? 1 : 0;
+        for (int i = 0; i < original.rows().size(); i++) {
+            Scored before = original.rows().get(i);
+            Scored after = shifted.rows().get(i);
+            if (!before.id.equals(after.id)) {
+                throw new IllegalStateException("the probe's row " + after.id + " is not the replay's row " + before.id);
+            }
+            follows += predictedClass(after) == (predictedClass(before) + 1) % classes ? 1 : 0;
         }
-        return (double) follows / before.size();
+        return (double) follows / original.rows().size();
+    }
+
+    private static int predictedClass(Scored s) {
+        return ((ModelOutput.Classes) s.output()).predictedClass();
     }
 
     private static ReplayResult replay(BenchStream stream, Path csv, Path model, NptOperatorConfig operator,
@@ -83,21 +87,6 @@ public final class NptRunner {
         return o;
     }
 
-    /** {row: [label, predicted]} of the scored rows, in row order, from the replay's predictions CSV. */
-    static SortedMap<Long, String[]> predictionsByRow(Path predictions) throws IOException {
-        List<String> lines = Files.readAllLines(predictions);
-        List<String> header = List.of(lines.get(0).split(","));
-        int row = header.indexOf("row");
-        int label = header.indexOf("label");
-        int predicted = header.indexOf("predicted");
-        SortedMap<Long, String[]> byRow = new TreeMap<>();
-        for (String line : lines.subList(1, lines.size())) {
-            String[] cells = line.split(",", -1);
-            byRow.put(Long.parseLong(cells[row]), new String[] {cells[label], cells[predicted]});
-        }
-        return byRow;
-    }
-
     /** Copies {@code csv} with each integer class label c written as (c + 1) mod C; returns C. */
     static int shiftLabels(Path csv, Path out) throws IOException {
         List<String> lines = Files.readAllLines(csv);
@@ -111,15 +100,11 @@ public final class NptRunner {
             w.write('\n');
             for (String line : lines.subList(1, lines.size())) {
                 String[] cells = line.split(",", -1);
-                cells[target] = shift(cells[target], classes);
+                cells[target] = Integer.toString((Integer.parseInt(cells[target]) + 1) % classes);
                 w.write(String.join(",", cells));
                 w.write('\n');
             }
         }
         return classes;
-    }
-
-    private static String shift(String label, int classes) {
-        return Integer.toString((Integer.parseInt(label) + 1) % classes);
     }
 }

@@ -2,8 +2,8 @@ package io.nptstream.bench;
 
 import io.nptstream.flink.job.Replay;
 import io.nptstream.flink.job.ReplayResult;
-import io.nptstream.flink.operator.NptOperatorConfig;
-import io.nptstream.flink.operator.NptOperatorConfig.Inference;
+import io.nptstream.flink.config.NptOperatorConfig;
+import io.nptstream.flink.config.NptOperatorConfig.Inference;
 import io.nptstream.proto.Architecture;
 import io.nptstream.proto.Attribute;
 import io.nptstream.proto.Manifest;
@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * NPT's speed on one stream and model: throughput and latency over windows W and batch sizes on
- * the cached path, the cached path against FULL_RECOMPUTE, memory per key and the roofline ratio.
+ * the cached path, the cached path against RECOMPUTE, memory per key and the roofline ratio.
  * Latency is only read from rows whose context is full (after historyLayers * W rows), so it is the
  * cost at that W; throughput is over the whole replay.
  */
@@ -30,10 +30,10 @@ public final class SpeedSweep {
     public record Result(String model, List<Point> points, List<Memory> memory, double flopsPerRecord,
                          int rooflineWindow, double peakGflops, double achievedGflops) {
 
-        /** FULL_RECOMPUTE's p50 latency over the cached one's, both at batch size 1. */
+        /** RECOMPUTE's p50 latency over the cached one's, both at batch size 1. */
         public double speedup(int window) {
             Point cached = find(window, 1, Inference.CACHED);
-            Point full = find(window, 1, Inference.FULL_RECOMPUTE);
+            Point full = find(window, 1, Inference.RECOMPUTE);
             return cached == null || full == null ? Double.NaN : full.p50LatencyUs() / cached.p50LatencyUs();
         }
 
@@ -59,7 +59,7 @@ public final class SpeedSweep {
     }
 
     /**
-     * @param rows rows replayed on the cached path; FULL_RECOMPUTE replays {@code fullRows} scored rows
+     * @param rows rows replayed on the cached path; RECOMPUTE replays {@code fullRows} scored rows
      * after the warm-up, since it costs O(W^2) per record
      */
     public Result run(int[] windows, int[] batchSizes, long rows, long fullRows, int rooflineWindow,
@@ -73,7 +73,7 @@ public final class SpeedSweep {
                 // Batch size 1 is there for its latency; fewer rows keep it short.
                 points.add(replay(w, b, Inference.CACHED, Math.max(b == 1 ? rows / 4 : rows, warm + fullRows), warm));
             }
-            points.add(replay(w, 1, Inference.FULL_RECOMPUTE, warm + fullRows, warm));
+            points.add(replay(w, 1, Inference.RECOMPUTE, warm + fullRows, warm));
         }
         List<Memory> memory = new ArrayList<>();
         int rowBytes = manifest.getFeaturesList().stream().mapToInt(f -> f.getKind() == Attribute.Kind.NUMERIC ? Float.BYTES : Long.BYTES).sum()

@@ -1,6 +1,5 @@
 package io.nptstream.bench;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Files;
@@ -32,16 +31,6 @@ class MoaRunnerTest {
         Outcome o = MoaRunner.run(stream, data, "NoChange");
         assertEquals(8, o.scored());
         assertEquals(7 / 8.0, o.accuracy(), 1e-12);
-    }
-
-    @Test
-    void windowedAccuracyKeepsATrailingPartialWindow() {
-        boolean[] correct = new boolean[Outcome.WINDOW + 4];
-        for (int i = 0; i < Outcome.WINDOW; i += 2) {
-            correct[i] = true;
-        }
-        correct[Outcome.WINDOW] = true;
-        assertArrayEquals(new double[] {0.5, 0.25}, Outcome.windowed(correct, Outcome.WINDOW), 1e-12);
     }
 
     @Test

@@ -1,9 +1,9 @@
-package io.nptstream.flink.demo;
+package io.nptstream.demo;
 
 import io.nptstream.flink.config.ConfigException;
 import io.nptstream.flink.config.JobConfig;
 import io.nptstream.flink.config.Settings;
-import io.nptstream.flink.job.CsvRecords;
+import io.nptstream.flink.core.CsvRecords;
 import io.nptstream.flink.job.NptStreamJob;
 import io.nptstream.proto.DeadLetter;
 import io.nptstream.proto.Prediction;
@@ -51,7 +51,12 @@ public final class Demo {
 
     public static void main(String[] args) throws Exception {
         List<String> jobArgs = new ArrayList<>(Arrays.asList(args));
-        String csv = take(jobArgs, "csv", "../shared/data/streams/electricity.csv");
+        String csv = take(jobArgs, "csv", null);
+        if (csv == null) {
+            System.err.println("demo: no stream: pass --csv FILE (make demo passes the Makefile's ELEC_CSV)");
+            System.exit(2);
+            return;
+        }
         long limit = Long.parseLong(take(jobArgs, "limit", "20000"));
         long rate = Long.parseLong(take(jobArgs, "rate", "0"));
         String from = take(jobArgs, "from", null);

@@ -1,11 +1,11 @@
-package io.nptstream.flink.demo;
+package io.nptstream.demo;
 
+import io.nptstream.flink.core.Prequential;
 import io.nptstream.proto.DeadLetter;
 import io.nptstream.proto.Manifest;
 import io.nptstream.proto.Prediction;
 import io.nptstream.proto.Target;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -20,28 +20,20 @@ final class Figures {
     long firstSentNanos;
     long lastNanos;
     final List<DeadLetter> deadLetterSamples = new ArrayList<>();
-    private long labeled;
-    private long correct;
-    private double squares;
-    private final boolean[] recent = new boolean[RECENT];
-    private long[] latencies = new long[1024];
+    private final Prequential prequential;
 
     Figures(Manifest manifest) {
         classification = manifest.getTarget().getTask() == Target.Task.CLASSIFICATION;
+        prequential = Prequential.perRow(classification);
     }
 
     void add(Prediction p) {
-        if (predictions == latencies.length) {
-            latencies = Arrays.copyOf(latencies, latencies.length * 2);
-        }
-        latencies[(int) predictions++] = p.getLatencyUs();
+        predictions++;
+        prequential.addLatency(p.getLatencyUs());
         if (classification && p.hasLabelClass()) {
-            boolean hit = p.getLabelClass().equals(p.getPredictedClass());
-            correct += hit ? 1 : 0;
-            recent[(int) (labeled++ % RECENT)] = hit;
+            prequential.addHit(p.getLabelClass().equals(p.getPredictedClass()));
         } else if (!classification && p.hasLabelValue()) {
-            squares += (p.getValue() - p.getLabelValue()) * (p.getValue() - p.getLabelValue());
-            labeled++;
+            prequential.addError(p.getValue() - p.getLabelValue());
         }
     }
 
@@ -53,18 +45,16 @@ final class Figures {
     }
 
     String running() {
+        long labeled = prequential.labeled();
         if (labeled == 0) {
             return "no labeled predictions yet";
         }
         if (!classification) {
-            return String.format(Locale.ROOT, "rmse %.4f", Math.sqrt(squares / labeled));
+            return String.format(Locale.ROOT, "rmse %.4f", prequential.rmse());
         }
-        int n = (int) Math.min(labeled, RECENT);
-        int hits = 0;
-        for (int i = 0; i < n; i++) {
-            hits += recent[i] ? 1 : 0;
-        }
-        return String.format(Locale.ROOT, "accuracy %.4f (last %d: %.4f)", (double) correct / labeled, n, (double) hits / n);
+        long n = Math.min(labeled, RECENT);
+        return String.format(Locale.ROOT, "accuracy %.4f (last %d: %.4f)", prequential.accuracy(), n,
+                prequential.accuracy(labeled - n, labeled));
     }
 
     /**
@@ -78,16 +68,11 @@ final class Figures {
 
     String quality() {
         return classification
-                ? String.format(Locale.ROOT, "accuracy          %.4f prequential, over %d labeled records", labeled == 0 ? Double.NaN : (double) correct / labeled, labeled)
-                : String.format(Locale.ROOT, "rmse              %.4f prequential, over %d labeled records", labeled == 0 ? Double.NaN : Math.sqrt(squares / labeled), labeled);
+                ? String.format(Locale.ROOT, "accuracy          %.4f prequential, over %d labeled records", prequential.accuracy(), prequential.labeled())
+                : String.format(Locale.ROOT, "rmse              %.4f prequential, over %d labeled records", prequential.rmse(), prequential.labeled());
     }
 
     long latencyPercentile(double q) {
-        if (predictions == 0) {
-            return 0;
-        }
-        long[] sorted = Arrays.copyOf(latencies, (int) predictions);
-        Arrays.sort(sorted);
-        return sorted[(int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+        return prequential.latencyPercentile(q);
     }
 }

@@ -1,4 +1,4 @@
-package io.nptstream.flink.demo;
+package io.nptstream.demo;
 
 import io.nptstream.proto.Manifest;
 import io.nptstream.proto.Reason;

@@ -1,4 +1,4 @@
-package io.nptstream.flink.demo;
+package io.nptstream.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

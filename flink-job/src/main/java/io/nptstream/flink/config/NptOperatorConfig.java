@@ -1,70 +1,78 @@
-package io.nptstream.flink.operator;
+package io.nptstream.flink.config;
 
-import io.nptstream.flink.model.ModelBundle;
+import static io.nptstream.flink.config.NptOptions.BATCH_DELAY_MS;
+import static io.nptstream.flink.config.NptOptions.BATCH_SIZE;
+import static io.nptstream.flink.config.NptOptions.CACHE_MAX_BYTES;
+import static io.nptstream.flink.config.NptOptions.DEVICE;
+import static io.nptstream.flink.config.NptOptions.INFERENCE;
+import static io.nptstream.flink.config.NptOptions.MAX_AGE_MS;
+import static io.nptstream.flink.config.NptOptions.MODEL_DIR;
+import static io.nptstream.flink.config.NptOptions.ORT_THREADS;
+import static io.nptstream.flink.config.NptOptions.STATE_TTL_MS;
+import static io.nptstream.flink.config.NptOptions.WINDOW;
+
+import io.nptstream.flink.model.Device;
 import java.io.Serializable;
 
-/** What the NPT operator needs to know; filled from the job configuration, validated at startup. */
+/**
+ * What the NPT operator needs to know. Each field is the option of {@link NptOptions} that it
+ * names, with that option's default; {@link #from} reads them all from settings.
+ */
 public class NptOperatorConfig implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** How each record attends to its context. */
+    /** How each record attends to its context (for CAUSAL models; a BIDIRECTIONAL one always recomputes). */
     public enum Inference {
-        /** STEP graph with the per-key cache of keys and values: O(W) per record. The default. */
+        /** The STEP graph with the per-key cache of layer keys and values: O(W) per record. */
         CACHED,
-        /** Re-encode the whole raw history for every call: O(W^2). For benchmarks and checks. */
-        FULL_RECOMPUTE
+        /** The STEP graph over the whole raw history for every call: O(W^2). For benchmarks and checks. */
+        RECOMPUTE
     }
 
-    /** Folder with model.onnx, manifest.pb and golden.pb, as written by model-export. */
-    public String modelDir;
-    /** Context window W: labeled rows each record attends to; 0 = the model's maximum. */
-    public int window = 0;
-    /** Records buffered before a flush: one ONNX Runtime call for all their keys (a few when some keys are much busier). */
-    public int batchSize = 64;
-    /** Longest a record waits in the buffer, in milliseconds. */
-    public long batchDelayMs = 10;
-    /** ONNX Runtime intra-op threads of the session shared by the TaskManager's slots. */
-    public int intraOpThreads = 1;
-    /** "cpu" or "cuda". */
-    public String device = "cpu";
-    /** Context rows older than this, in event time before the record being predicted, are dropped; 0 = no limit. */
-    public long maxAgeMs = 0;
-    /** Keyed state of a key idle this long (processing time, Flink state TTL) expires; 0 = never. */
-    public long stateTtlMs = 0;
+    public String modelDir = MODEL_DIR.defaultValue();
+    public int window = WINDOW.defaultValue();
+    public int batchSize = BATCH_SIZE.defaultValue();
+    public long batchDelayMs = BATCH_DELAY_MS.defaultValue();
+    public int intraOpThreads = ORT_THREADS.defaultValue();
+    public Device device = DEVICE.defaultValue();
+    public Inference inference = INFERENCE.defaultValue();
+    public long maxAgeMs = MAX_AGE_MS.defaultValue();
+    public long stateTtlMs = STATE_TTL_MS.defaultValue();
+    public long cacheMaxBytes = CACHE_MAX_BYTES.defaultValue();
+
+    /** The operator options of {@code s}; problems go to {@code s}. */
+    public static NptOperatorConfig from(Settings s) {
+        NptOperatorConfig c = new NptOperatorConfig();
+        c.modelDir = s.get(MODEL_DIR);
+        c.window = s.get(WINDOW);
+        c.batchSize = s.get(BATCH_SIZE);
+        c.batchDelayMs = s.get(BATCH_DELAY_MS);
+        c.intraOpThreads = s.get(ORT_THREADS);
+        c.device = s.get(DEVICE);
+        c.inference = s.get(INFERENCE);
+        c.maxAgeMs = s.get(MAX_AGE_MS);
+        c.stateTtlMs = s.get(STATE_TTL_MS);
+        c.cacheMaxBytes = s.get(CACHE_MAX_BYTES);
+        return c;
+    }
+
     /**
-     * Memory limit of the key/value cache of each operator instance (subtask), in bytes (LRU over
-     * keys). Only for CAUSAL models served CACHED; evicted keys are rebuilt from their state.
+     * Checks values set in code against their options' ranges (settings read through {@link #from}
+     * are checked already); one line, named like the option, on the first bad one.
      */
-    public long cacheMaxBytes = 256L << 20;
-
-    /** For CAUSAL models; a BIDIRECTIONAL model always recomputes its context. */
-    public Inference inference = Inference.CACHED;
-
-    /** Checks the settings that don't depend on the model; one line on the first bad one. */
     public void validate() {
-        require(modelDir != null && !modelDir.isBlank(), "modelDir is not set; point it at a folder exported by model-export");
-        require(window >= 0, "window must be >= 0 (0 = the model's maximum), got " + window);
-        require(batchSize >= 1, "batchSize must be >= 1, got " + batchSize);
-        require(batchDelayMs >= 0, "batchDelayMs must be >= 0, got " + batchDelayMs);
-        require(intraOpThreads >= 1, "intraOpThreads must be >= 1, got " + intraOpThreads);
-        require("cpu".equals(device) || "cuda".equals(device), "device must be cpu or cuda, got '" + device + "'");
-        require(maxAgeMs >= 0, "maxAgeMs must be >= 0 (0 = no limit), got " + maxAgeMs);
-        require(stateTtlMs >= 0, "stateTtlMs must be >= 0 (0 = never), got " + stateTtlMs);
-        require(cacheMaxBytes >= 1, "cacheMaxBytes must be >= 1, got " + cacheMaxBytes);
-        require(inference != null, "inference must be CACHED or FULL_RECOMPUTE");
-    }
-
-    /** The window W to serve {@code model} with. */
-    public int windowFor(ModelBundle model) {
-        int max = model.maxWindow();
-        require(window <= max, "window " + window + " is larger than the model's max_window " + max
-                + " (it was trained with that context); use window <= " + max + " or 0");
-        return window == 0 ? max : window;
-    }
-
-    private static void require(boolean ok, String message) {
-        if (!ok) {
-            throw new IllegalArgumentException(message);
+        if (modelDir == null || modelDir.isBlank()) {
+            throw new IllegalArgumentException(MODEL_DIR.key() + " is not set: point it at a folder exported by model-export");
         }
+        if (device == null || inference == null) {
+            throw new IllegalArgumentException(DEVICE.key() + " and " + INFERENCE.key() + " must be set");
+        }
+        WINDOW.check(window);
+        BATCH_SIZE.check(batchSize);
+        BATCH_DELAY_MS.check(batchDelayMs);
+        ORT_THREADS.check(intraOpThreads);
+        MAX_AGE_MS.check(maxAgeMs);
+        STATE_TTL_MS.check(stateTtlMs);
+        CACHE_MAX_BYTES.check(cacheMaxBytes);
     }
 }

@@ -91,58 +91,50 @@ public final class Settings {
         return m;
     }
 
-    public String string(String key, String defaultValue) {
+    /** The option's value, or its default when it is unset or bad (a bad or missing value is a problem). */
+    public <T> T get(Option<T> option) {
+        String key = option.key();
         read.add(key);
         String v = values.get(key);
-        return v == null || v.isEmpty() ? defaultValue : v;
-    }
-
-    public String required(String key, String what) {
-        String v = string(key, null);
-        if (v == null) {
-            problem(key + " is missing: set it to " + what);
+        if (v == null || v.isEmpty()) {
+            if (option.isRequired()) {
+                problem(key + " is missing: set it to the " + option.description());
+            }
+            return option.defaultValue();
         }
-        return v;
-    }
-
-    public long longValue(String key, long defaultValue, long min, long max) {
-        String v = string(key, null);
-        if (v == null) {
-            return defaultValue;
+        Class<T> type = option.type();
+        if (type == String.class) {
+            return type.cast(v);
+        }
+        if (type.isEnum()) {
+            return choice(option, v);
         }
         try {
             long n = Long.parseLong(v.replace("_", ""));
-            if (n < min || n > max) {
-                problem(key + "=" + v + " is out of range: use a whole number from " + min + " to " + max);
-                return defaultValue;
+            String outOfRange = option.rangeProblem(n, v);
+            if (outOfRange != null) {
+                problem(outOfRange);
+                return option.defaultValue();
             }
-            return n;
+            Object value = type == Integer.class ? (Object) (int) n : (Object) n;
+            return type.cast(value);
         } catch (NumberFormatException e) {
-            problem(key + "=" + v + " is not a whole number: use a whole number from " + min + " to " + max);
-            return defaultValue;
+            problem(key + "=" + v + " is not a whole number: use a whole number from " + option.min() + " to " + option.max());
+            return option.defaultValue();
         }
     }
 
-    public int intValue(String key, int defaultValue, int min, int max) {
-        return (int) longValue(key, defaultValue, min, max);
-    }
-
-    public <E extends Enum<E>> E choice(String key, E defaultValue, Class<E> type) {
-        String v = string(key, null);
-        if (v == null) {
-            return defaultValue;
-        }
-        for (E e : type.getEnumConstants()) {
-            if (e.name().replace('_', '-').equalsIgnoreCase(v) || e.name().equalsIgnoreCase(v)) {
+    private <T> T choice(Option<T> option, String v) {
+        List<String> names = new ArrayList<>();
+        for (T e : option.type().getEnumConstants()) {
+            String name = Option.format(e);
+            if (name.equalsIgnoreCase(v) || ((Enum<?>) e).name().equalsIgnoreCase(v)) {
                 return e;
             }
+            names.add(name);
         }
-        List<String> names = new ArrayList<>();
-        for (E e : type.getEnumConstants()) {
-            names.add(e.name().toLowerCase().replace('_', '-'));
-        }
-        problem(key + "=" + v + " is not one of " + String.join(", ", names));
-        return defaultValue;
+        problem(option.key() + "=" + v + " is not one of " + String.join(", ", names));
+        return option.defaultValue();
     }
 
     public void problem(String line) {

@@ -1,4 +1,4 @@
-package io.nptstream.flink.job;
+package io.nptstream.flink.core;
 
 import io.nptstream.proto.Attribute;
 import io.nptstream.proto.Manifest;
@@ -19,6 +19,9 @@ import java.util.List;
  * a numeric column is sent as text, so validation rejects the row as WRONG_TYPE instead of guessing.
  */
 public final class CsvRecords implements Closeable {
+    /** The key of every record of a CSV read without a key column. */
+    public static final String SINGLE_KEY = "all";
+
     private final Path csv;
     private final BufferedReader in;
     private final List<Attribute> features;
@@ -77,7 +80,7 @@ public final class CsvRecords implements Closeable {
         String[] cells = line.split(",", -1);
         Record.Builder r = Record.newBuilder()
                 .setId(Long.toString(row))
-                .setKey(keyColumn < 0 ? ReplayOptions.SINGLE_KEY : cell(cells, keyColumn));
+                .setKey(keyColumn < 0 ? SINGLE_KEY : cell(cells, keyColumn));
         for (int i = 0; i < features.size(); i++) {
             Attribute a = features.get(i);
             String v = cell(cells, featureColumns[i]);

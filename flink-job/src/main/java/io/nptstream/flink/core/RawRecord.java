@@ -1,4 +1,4 @@
-package io.nptstream.flink.kafka;
+package io.nptstream.flink.core;
 
 /**
  * An input record's bytes as read, with where they came from: validation needs the bytes and the

@@ -22,4 +22,22 @@ public class Scored {
     public long latencyUs;
 
     public Scored() {}
+
+    /** The model's output, typed; the fields above are its Flink POJO form. */
+    public ModelOutput output() {
+        return probs != null ? new ModelOutput.Classes(probs) : new ModelOutput.Regression(value, std);
+    }
+
+    public void setOutput(ModelOutput output) {
+        if (output instanceof ModelOutput.Classes c) {
+            probs = c.probabilities();
+            value = Float.NaN;
+            std = Float.NaN;
+        } else {
+            ModelOutput.Regression r = (ModelOutput.Regression) output;
+            probs = null;
+            value = r.value();
+            std = r.std();
+        }
+    }
 }

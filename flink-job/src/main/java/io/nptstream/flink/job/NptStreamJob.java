@@ -6,7 +6,7 @@ import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.kafka.KafkaIO;
 import io.nptstream.flink.kafka.PredictionEncoder;
-import io.nptstream.flink.kafka.RawRecord;
+import io.nptstream.flink.core.RawRecord;
 import io.nptstream.flink.operator.NptPredict;
 import io.nptstream.flink.validation.ValidateRecords;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -36,14 +36,7 @@ public final class NptStreamJob {
             return;
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
-        try {
-            build(env, config);
-        } catch (IllegalArgumentException e) {
-            // The operator's startup checks (model, graph, device): one line, no stack trace.
-            System.err.println("npt-stream: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
+        build(env, config);
         env.execute("npt-stream");
     }
 

@@ -1,6 +1,9 @@
 package io.nptstream.flink.job;
 
 import io.nptstream.flink.config.ConfigException;
+import io.nptstream.flink.core.CsvRecords;
+import io.nptstream.flink.core.ModelOutput;
+import io.nptstream.flink.core.Prequential;
 import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
@@ -54,8 +57,9 @@ public final class Replay {
         }
     }
 
+    /** Replays {@code o}; a bad model or setting throws IllegalArgumentException with one line. */
     public static ReplayResult run(ReplayOptions o) throws Exception {
-        Manifest manifest = NptPredict.loadManifest(o.operator.modelDir);
+        Manifest manifest = NptPredict.check(o.operator);
         PredictionEncoder encoder = new PredictionEncoder(manifest);
         RecordValidator validator = new RecordValidator(manifest);
 
@@ -104,35 +108,14 @@ public final class Replay {
         double jobSeconds = finished.getNetRuntime(TimeUnit.MILLISECONDS) / 1e3;
         double perSecond = rows.isEmpty() ? Double.NaN : rows.size() / jobSeconds;
         scored.sort(Comparator.comparingLong(s -> Long.parseLong(s.id)));
-
-        long correct = 0;
-        long labeled = 0;
-        double squares = 0;
+        Prequential prequential = Prequential.perRow(encoder.isClassification());
         for (Scored s : scored) {
-            if (Float.isNaN(s.label)) {
-                continue;
-            }
-            labeled++;
-            if (encoder.isClassification()) {
-                correct += PredictionEncoder.argmax(s.probs) == (int) s.label ? 1 : 0;
-            } else {
-                squares += (s.value - s.label) * (double) (s.value - s.label);
-            }
+            prequential.add(s.output(), s.label);
+            prequential.addLatency(s.latencyUs);
         }
-        double accuracy = encoder.isClassification() && labeled > 0 ? (double) correct / labeled : Double.NaN;
-        double rmse = !encoder.isClassification() && labeled > 0 ? Math.sqrt(squares / labeled) : Double.NaN;
-        long[] latencies = scored.stream().mapToLong(s -> s.latencyUs).sorted().toArray();
         write(o.out, scored, encoder);
         long rejected = deadLetters.values().stream().mapToLong(Long::longValue).sum();
-        return new ReplayResult(records, scored.size(), rejected, accuracy, rmse, perSecond,
-                percentile(latencies, 0.50), percentile(latencies, 0.99), seconds, o.out);
-    }
-
-    static long percentile(long[] sorted, double q) {
-        if (sorted.length == 0) {
-            return 0;
-        }
-        return sorted[(int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+        return new ReplayResult(records, rejected, List.copyOf(scored), prequential, perSecond, seconds, o.out);
     }
 
     private static void write(Path out, List<Scored> scored, PredictionEncoder encoder) throws IOException {
@@ -147,18 +130,19 @@ public final class Replay {
                 String label;
                 String predicted;
                 String detail;
-                if (encoder.isClassification()) {
+                if (s.output() instanceof ModelOutput.Classes c) {
                     label = Float.isNaN(s.label) ? "" : encoder.className((int) s.label);
-                    predicted = encoder.className(PredictionEncoder.argmax(s.probs));
-                    String[] p = new String[s.probs.length];
+                    predicted = encoder.className(c.predictedClass());
+                    String[] p = new String[c.probabilities().length];
                     for (int i = 0; i < p.length; i++) {
-                        p[i] = String.format(Locale.ROOT, "%.6f", s.probs[i]);
+                        p[i] = String.format(Locale.ROOT, "%.6f", c.probabilities()[i]);
                     }
                     detail = String.join(";", p);
                 } else {
+                    ModelOutput.Regression r = (ModelOutput.Regression) s.output();
                     label = Float.isNaN(s.label) ? "" : Float.toString(s.label);
-                    predicted = Float.toString(s.value);
-                    detail = Float.isNaN(s.std) ? "" : Float.toString(s.std);
+                    predicted = Float.toString(r.value());
+                    detail = r.hasStd() ? Float.toString(r.std()) : "";
                 }
                 w.write(String.join(",", s.key, s.id, s.id, label, predicted, detail,
                         Integer.toString(s.contextSize), Long.toString(s.latencyUs)));

@@ -1,27 +1,52 @@
 package io.nptstream.flink.job;
 
+import io.nptstream.flink.core.Prequential;
+import io.nptstream.flink.core.Scored;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
-/** The figures of one replay; accuracy is NaN for regression, rmse NaN for classification. */
+/**
+ * One replay: its scored rows in row order (each {@link Scored#id} is its row number), scored
+ * prequentially, and its figures.
+ */
 public record ReplayResult(
         long records,
-        long scored,
         long deadLetters,
-        double accuracy,
-        double rmse,
+        List<Scored> rows,
+        Prequential prequential,
         double recordsPerSecond,
-        long p50LatencyUs,
-        long p99LatencyUs,
         double seconds,
         Path predictions) {
 
+    public long scored() {
+        return rows.size();
+    }
+
+    /** NaN for regression. */
+    public double accuracy() {
+        return prequential.accuracy();
+    }
+
+    /** NaN for classification. */
+    public double rmse() {
+        return prequential.rmse();
+    }
+
+    public long p50LatencyUs() {
+        return prequential.latencyPercentile(0.50);
+    }
+
+    public long p99LatencyUs() {
+        return prequential.latencyPercentile(0.99);
+    }
+
     public String summary() {
-        String quality = Double.isNaN(accuracy)
-                ? String.format(Locale.ROOT, "rmse %.4f", rmse)
-                : String.format(Locale.ROOT, "prequential accuracy %.4f", accuracy);
+        String quality = prequential.isClassification()
+                ? String.format(Locale.ROOT, "prequential accuracy %.4f", accuracy())
+                : String.format(Locale.ROOT, "rmse %.4f", rmse());
         return String.format(Locale.ROOT,
                 "replay: %d records, %d scored, %d dead letters%n%s | %.0f records/s | latency p50 %d us, p99 %d us | %.1f s%npredictions: %s",
-                records, scored, deadLetters, quality, recordsPerSecond, p50LatencyUs, p99LatencyUs, seconds, predictions);
+                records, scored(), deadLetters, quality, recordsPerSecond, p50LatencyUs(), p99LatencyUs(), seconds, predictions);
     }
 }

@@ -2,6 +2,7 @@ package io.nptstream.flink.kafka;
 
 import io.nptstream.flink.config.ConfigException;
 import io.nptstream.flink.config.JobConfig;
+import io.nptstream.flink.core.RawRecord;
 import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Scored;
 import org.apache.flink.connector.base.DeliveryGuarantee;

@@ -1,5 +1,6 @@
 package io.nptstream.flink.kafka;
 
+import io.nptstream.flink.core.ModelOutput;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.proto.Manifest;
 import io.nptstream.proto.Prediction;
@@ -24,17 +25,6 @@ public final class PredictionEncoder implements Serializable {
         return classification;
     }
 
-    /** The predicted class's index: the argmax, the first one on ties. */
-    public static int argmax(float[] probs) {
-        int best = 0;
-        for (int i = 1; i < probs.length; i++) {
-            if (probs[i] > probs[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
     public String className(int index) {
         return classes[index];
     }
@@ -47,18 +37,20 @@ public final class PredictionEncoder implements Serializable {
                 .setContextSize(s.contextSize)
                 .setModelVersion(modelVersion)
                 .setLatencyUs(s.latencyUs);
-        if (classification) {
-            p.setPredictedClass(classes[argmax(s.probs)]);
-            for (float v : s.probs) {
+        ModelOutput output = s.output();
+        if (output instanceof ModelOutput.Classes c) {
+            p.setPredictedClass(classes[c.predictedClass()]);
+            for (float v : c.probabilities()) {
                 p.addProbabilities(v);
             }
             if (!Float.isNaN(s.label)) {
                 p.setLabelClass(classes[(int) s.label]);
             }
         } else {
-            p.setValue(s.value);
-            if (!Float.isNaN(s.std)) {
-                p.setStd(s.std);
+            ModelOutput.Regression r = (ModelOutput.Regression) output;
+            p.setValue(r.value());
+            if (r.hasStd()) {
+                p.setStd(r.std());
             }
             if (!Float.isNaN(s.label)) {
                 p.setLabelValue(s.label);

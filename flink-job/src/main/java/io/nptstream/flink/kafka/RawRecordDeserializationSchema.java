@@ -1,5 +1,6 @@
 package io.nptstream.flink.kafka;
 
+import io.nptstream.flink.core.RawRecord;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;

@@ -9,15 +9,17 @@ import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.List;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Serves a BIDIRECTIONAL model through its FULL graph: each call encodes every key's last W
  * labeled rows afresh and predicts one row per key against them. Rows of one key in one flush
  * go in rounds, so each sees the labels of the ones before it.
  */
-public final class FullEngine extends InferenceEngine {
+@Internal
+public final class FullGraph extends InferenceEngine {
 
-    public FullEngine(ModelBundle model, OrtSession session, int window, long maxAgeMs) {
+    public FullGraph(ModelBundle model, OrtSession session, int window, long maxAgeMs) {
         super(model, session, window, maxAgeMs);
     }
 
@@ -64,7 +66,7 @@ public final class FullEngine extends InferenceEngine {
         for (int b = 0; b < batch; b++) {
             Slice s = slices.get(b);
             KeyBatch kb = s.batch();
-            record(kb, s.from(), prediction(prediction, std, b), Math.min(window, kb.history.size()));
+            record(kb, s.from(), output(prediction, std, b), Math.min(window, kb.history.size()));
         }
     }
 }

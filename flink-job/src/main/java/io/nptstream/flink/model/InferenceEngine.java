@@ -2,12 +2,14 @@ package io.nptstream.flink.model;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import io.nptstream.flink.core.ModelOutput;
 import io.nptstream.flink.core.Row;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Predicts a flush's rows from their keys' contexts, in prequential order: each row sees its
@@ -18,6 +20,7 @@ import java.util.List;
  * a maximum context age (the context shrinks per row), always for a FULL graph (its queries don't
  * see each other), and for a STEP graph when a few busy keys would pad every other key's rows.
  */
+@Internal
 public abstract class InferenceEngine {
     protected final ModelBundle model;
     protected final OrtSession session;
@@ -85,41 +88,29 @@ public abstract class InferenceEngine {
     }
 
     /**
-     * Records row {@code index} of {@code kb}'s prediction and context size; a labeled row whose
-     * prediction is servable then joins the key's history. Returns whether it joined.
+     * Records row {@code index} of {@code kb}'s output and context size; a labeled row whose output
+     * is finite then joins the key's history. Returns whether it joined.
      */
-    protected final boolean record(KeyBatch kb, int index, float[] prediction, int contextSize) {
+    protected final boolean record(KeyBatch kb, int index, ModelOutput output, int contextSize) {
         Row row = kb.rows.get(index);
-        kb.predictions[index] = prediction;
+        kb.outputs[index] = output;
         kb.contextSizes[index] = contextSize;
-        kb.servable[index] = servable(prediction);
-        if (!row.isLabeled() || !kb.servable[index]) {
+        if (!row.isLabeled() || !output.isFinite()) {
             return false;
         }
         kb.history.append(row.num, row.cat, row.label, row.eventTimeMs);
         return true;
     }
 
-    /** Finite probabilities, or a finite mean (and std, where the model has one). */
-    private boolean servable(float[] prediction) {
-        int checked = model.isClassification() || model.hasStd() ? prediction.length : 1;
-        for (int i = 0; i < checked; i++) {
-            if (!Float.isFinite(prediction[i])) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Copies one prediction out of the output buffers. */
-    protected final float[] prediction(FloatBuffer probsOrMean, FloatBuffer std, int index) {
+    /** Copies one row's output out of the graph's output buffers ({@code std} null when the model has none). */
+    protected final ModelOutput output(FloatBuffer probsOrMean, FloatBuffer std, int index) {
         if (model.isClassification()) {
             int c = model.numClasses();
             float[] p = new float[c];
             probsOrMean.get(index * c, p, 0, c);
-            return p;
+            return new ModelOutput.Classes(p);
         }
-        return new float[] {probsOrMean.get(index), std == null ? Float.NaN : std.get(index)};
+        return new ModelOutput.Regression(probsOrMean.get(index), std == null ? Float.NaN : std.get(index));
     }
 
     /** Writes a row's features into [.., Fn] / [.., Fc] buffers at row index {@code at}. */

@@ -1,9 +1,11 @@
-package io.nptstream.flink.state;
+package io.nptstream.flink.model;
 
+import io.nptstream.flink.state.ContextHistory;
 import java.nio.FloatBuffer;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.flink.annotation.Internal;
 
 /**
  * The per-key cache of ABD keys and values of the last W labeled rows: an LRU over keys with a
@@ -14,6 +16,7 @@ import java.util.Map;
  * <p>One cache per operator instance: it lives and dies with the keyed state it mirrors, so
  * a restored or rescaled operator can never read an entry built from another timeline.
  */
+@Internal
 public final class KvCache {
     private static final long ENTRY_OVERHEAD_BYTES = 96;
 

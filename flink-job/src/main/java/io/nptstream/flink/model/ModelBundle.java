@@ -28,6 +28,8 @@ import java.util.TreeSet;
 public final class ModelBundle {
     public static final String FORMAT = "npt-stream/1";
     public static final String MANIFEST_FILE = "manifest.pb";
+    /** Every problem with a model folder names it as the option that points there. */
+    private static final String PREFIX = "model.dir=";
 
     private final String dir;
     private final Manifest manifest;
@@ -41,30 +43,53 @@ public final class ModelBundle {
         this.numCategorical = (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.CATEGORICAL).count();
     }
 
-    /** Reads and checks the manifest of {@code dir}; the graph itself is checked by {@link #checkSession}. */
+    /** Reads and checks the manifest of {@code dir}; the graph itself is checked by {@link #check}. */
     public static ModelBundle load(String dir) {
         if (dir == null || dir.isBlank()) {
-            throw new IllegalArgumentException("model dir is not set; point it at a folder exported by model-export");
+            throw new IllegalArgumentException("model.dir is not set: point it at a folder exported by model-export");
         }
-        Path folder = Path.of(dir);
-        if (!Files.isDirectory(folder)) {
-            throw new IllegalArgumentException("model dir " + dir + " does not exist; export a model with model-export first");
-        }
-        Path manifestFile = folder.resolve(MANIFEST_FILE);
+        Path manifestFile = Path.of(dir).resolve(MANIFEST_FILE);
         if (!Files.isRegularFile(manifestFile)) {
-            throw new IllegalArgumentException("model dir " + dir + ": " + MANIFEST_FILE + " missing; export a model with model-export first");
+            throw new IllegalArgumentException(PREFIX + dir + " has no " + MANIFEST_FILE + ": point it at a folder exported by model-export (make model)");
         }
         Manifest manifest;
         try {
             manifest = Manifest.parseFrom(Files.readAllBytes(manifestFile));
         } catch (InvalidProtocolBufferException e) {
-            throw new IllegalArgumentException("model dir " + dir + ": " + MANIFEST_FILE + " is not a Manifest (" + e.getMessage() + "); re-export the model");
+            throw new IllegalArgumentException(PREFIX + dir + ": " + MANIFEST_FILE + " is not a Manifest (" + e.getMessage() + "); re-export the model");
         } catch (IOException e) {
-            throw new IllegalArgumentException("model dir " + dir + ": cannot read " + MANIFEST_FILE + " (" + e + ")");
+            throw new IllegalArgumentException(PREFIX + dir + ": cannot read " + MANIFEST_FILE + " (" + e + ")");
         }
         ModelBundle model = new ModelBundle(dir, manifest);
         model.checkManifest();
         return model;
+    }
+
+    /**
+     * Loads {@code dir} and checks everything that can be checked before a job runs: the manifest,
+     * the graph against it (by opening it once on the CPU), the window and the device. Throws
+     * IllegalArgumentException with one line on the first problem.
+     */
+    public static ModelBundle check(String dir, int window, Device device) {
+        ModelBundle model = load(dir);
+        model.windowFor(window);
+        SharedSessions.checkDevice(device);
+        try (SharedSessions.Lease lease = SharedSessions.acquire(model, Device.CPU, 1)) {
+            // Acquiring checks the graph's inputs and outputs against the manifest.
+        } catch (OrtException e) {
+            throw new IllegalArgumentException(PREFIX + dir + ": ONNX Runtime failed (" + e.getMessage() + ")");
+        }
+        return model;
+    }
+
+    /** The window W to serve with: {@code window}, or the model's maximum for 0; above it is refused. */
+    public int windowFor(int window) {
+        int max = maxWindow();
+        if (window > max) {
+            throw new IllegalArgumentException("window=" + window + " is above the model's maximum of " + max
+                    + " (it was trained with that context): use a window from 1 to " + max + " (0 = " + max + ")");
+        }
+        return window == 0 ? max : window;
     }
 
     private void checkManifest() {
@@ -145,28 +170,29 @@ public final class ModelBundle {
     Map<String, Spec> expectedInputs() {
         Map<String, Spec> m = new TreeMap<>();
         if (isCausal()) {
-            m.put(GraphNames.CACHE_K, new Spec(OnnxJavaType.FLOAT, -1, layers(), -1, rowDim()));
-            m.put(GraphNames.CACHE_V, new Spec(OnnxJavaType.FLOAT, -1, layers(), -1, rowDim()));
+            m.put(GraphNames.CACHE_K, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, rowDim()));
+            m.put(GraphNames.CACHE_V, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, rowDim()));
             m.put(GraphNames.CACHE_VALID, new Spec(OnnxJavaType.BOOL, -1, -1));
-            rowInputs(m, "x_", true);
+            rowInputs(m, GraphNames.X_NUM, GraphNames.X_CAT, GraphNames.X_Y, GraphNames.X_VALID);
         } else {
-            rowInputs(m, "ctx_", true);
-            rowInputs(m, "q_", false);
+            rowInputs(m, GraphNames.CTX_NUM, GraphNames.CTX_CAT, GraphNames.CTX_Y, GraphNames.CTX_VALID);
+            rowInputs(m, GraphNames.Q_NUM, GraphNames.Q_CAT, null, GraphNames.Q_VALID);
         }
         return m;
     }
 
-    private void rowInputs(Map<String, Spec> m, String prefix, boolean withLabel) {
+    /** A group of row inputs: [B, rows, F] features, [B, rows] labels (null = none) and validity. */
+    private void rowInputs(Map<String, Spec> m, String num, String cat, String label, String valid) {
         if (numNumeric > 0) {
-            m.put(prefix + "num", new Spec(OnnxJavaType.FLOAT, -1, -1, numNumeric));
+            m.put(num, new Spec(OnnxJavaType.FLOAT, -1, -1, numNumeric));
         }
         if (numCategorical > 0) {
-            m.put(prefix + "cat", new Spec(OnnxJavaType.INT64, -1, -1, numCategorical));
+            m.put(cat, new Spec(OnnxJavaType.INT64, -1, -1, numCategorical));
         }
-        if (withLabel) {
-            m.put(prefix + "y", new Spec(OnnxJavaType.FLOAT, -1, -1));
+        if (label != null) {
+            m.put(label, new Spec(OnnxJavaType.FLOAT, -1, -1));
         }
-        m.put(prefix + "valid", new Spec(OnnxJavaType.BOOL, -1, -1));
+        m.put(valid, new Spec(OnnxJavaType.BOOL, -1, -1));
     }
 
     Map<String, Spec> expectedOutputs() {
@@ -180,14 +206,14 @@ public final class ModelBundle {
             }
         }
         if (isCausal()) {
-            m.put(GraphNames.NEW_K, new Spec(OnnxJavaType.FLOAT, -1, layers(), -1, rowDim()));
-            m.put(GraphNames.NEW_V, new Spec(OnnxJavaType.FLOAT, -1, layers(), -1, rowDim()));
+            m.put(GraphNames.NEW_K, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, rowDim()));
+            m.put(GraphNames.NEW_V, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, rowDim()));
         }
         return m;
     }
 
     private void fail(String why) {
-        throw new IllegalArgumentException("model dir " + dir + ": " + why);
+        throw new IllegalArgumentException(PREFIX + dir + ": " + why);
     }
 
     public String dir() {
@@ -230,7 +256,7 @@ public final class ModelBundle {
         return numCategorical;
     }
 
-    public int layers() {
+    public int abdLayers() {
         return manifest.getArchitecture().getAbdLayers();
     }
 
@@ -244,11 +270,6 @@ public final class ModelBundle {
 
     public int historyLayers() {
         return manifest.getContext().getHistoryLayers();
-    }
-
-    /** Width of one prediction: the class probabilities, or mean and std for regression. */
-    public int outputWidth() {
-        return isClassification() ? numClasses() : 2;
     }
 
     /** An input or output as the contract defines it. */

@@ -6,12 +6,14 @@ import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.flink.annotation.Internal;
 
 /**
  * One ONNX Runtime session per TaskManager process and model: the slots of a TaskManager share
  * its weights and thread pool instead of loading the graph once per subtask. Reference-counted;
  * the last {@link Lease#close()} closes the session.
  */
+@Internal
 public final class SharedSessions {
     private SharedSessions() {}
 
@@ -51,10 +53,10 @@ public final class SharedSessions {
     }
 
     /**
-     * The session for {@code model} on {@code device} ("cpu" or "cuda") with {@code intraOpThreads}
-     * threads, created and checked against the manifest on first use.
+     * The session for {@code model} on {@code device} with {@code intraOpThreads} threads, created
+     * and checked against the manifest on first use.
      */
-    public static synchronized Lease acquire(ModelBundle model, String device, int intraOpThreads) throws OrtException {
+    public static synchronized Lease acquire(ModelBundle model, Device device, int intraOpThreads) throws OrtException {
         String id = model.graphPath().toAbsolutePath() + "|" + model.version() + "|" + device + "|" + intraOpThreads;
         Shared shared = SESSIONS.get(id);
         if (shared == null) {
@@ -78,25 +80,22 @@ public final class SharedSessions {
         }
     }
 
-    /** Fails with one line when {@code device} is "cuda" and this ONNX Runtime build cannot use it. */
-    public static void checkDevice(String device) {
-        if ("cuda".equals(device) && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
+    /** Fails with one line when {@code device} is CUDA and this ONNX Runtime build cannot use it. */
+    static void checkDevice(Device device) {
+        if (device == Device.CUDA && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
             throw new IllegalArgumentException("device cuda: this ONNX Runtime build has no CUDA execution provider; "
                     + "build the job with `mvn -Pcuda` (onnxruntime_gpu) and run it where CUDA is installed, or use device cpu");
         }
-        if (!"cuda".equals(device) && !"cpu".equals(device)) {
-            throw new IllegalArgumentException("device '" + device + "' is unknown; use cpu or cuda");
-        }
     }
 
-    private static OrtSession open(ModelBundle model, String device, int intraOpThreads) throws OrtException {
+    private static OrtSession open(ModelBundle model, Device device, int intraOpThreads) throws OrtException {
         checkDevice(device);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(intraOpThreads);
             options.setInterOpNumThreads(1);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if ("cuda".equals(device)) {
+            if (device == Device.CUDA) {
                 try {
                     options.addCUDA(0);
                 } catch (OrtException e) {
@@ -108,7 +107,7 @@ public final class SharedSessions {
             try {
                 session = env.createSession(model.graphPath().toString(), options);
             } catch (OrtException e) {
-                throw new IllegalArgumentException("model dir " + model.dir() + ": ONNX Runtime cannot load "
+                throw new IllegalArgumentException("model.dir=" + model.dir() + ": ONNX Runtime cannot load "
                         + model.graphPath().getFileName() + " (" + e.getMessage().lines().findFirst().orElse("") + "); re-export the model");
             }
             try {

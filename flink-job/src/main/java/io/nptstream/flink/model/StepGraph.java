@@ -6,13 +6,14 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.state.ContextHistory;
-import io.nptstream.flink.state.KvCache;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntConsumer;
+import org.apache.flink.annotation.Internal;
 
 /**
  * Serves a CAUSAL model through its STEP graph. Cached: one call per flush for all keys, each key
@@ -20,24 +21,25 @@ import java.util.List;
  * is first rebuilt from its raw history in one extra call. Recomputing: no cache; every call
  * re-encodes each key's raw history together with its new rows (O(W^2), the baseline).
  */
-public final class StepEngine extends InferenceEngine {
+@Internal
+public final class StepGraph extends InferenceEngine {
     private final KvCache cache;
     private final int layers;
     private final int rowDim;
 
-    private StepEngine(ModelBundle model, OrtSession session, int window, long maxAgeMs, KvCache cache) {
+    private StepGraph(ModelBundle model, OrtSession session, int window, long maxAgeMs, KvCache cache) {
         super(model, session, window, maxAgeMs);
         this.cache = cache;
-        this.layers = model.layers();
+        this.layers = model.abdLayers();
         this.rowDim = model.rowDim();
     }
 
-    public static StepEngine cached(ModelBundle model, OrtSession session, int window, long maxAgeMs, KvCache cache) {
-        return new StepEngine(model, session, window, maxAgeMs, cache);
+    public static StepGraph cached(ModelBundle model, OrtSession session, int window, long maxAgeMs, KvCache cache) {
+        return new StepGraph(model, session, window, maxAgeMs, cache);
     }
 
-    public static StepEngine recomputing(ModelBundle model, OrtSession session, int window, long maxAgeMs) {
-        return new StepEngine(model, session, window, maxAgeMs, null);
+    public static StepGraph recomputing(ModelBundle model, OrtSession session, int window, long maxAgeMs) {
+        return new StepGraph(model, session, window, maxAgeMs, null);
     }
 
     /**
@@ -162,15 +164,10 @@ public final class StepEngine extends InferenceEngine {
         run();
         for (int b = 0; b < batch; b++) {
             Slice s = slices.get(b);
-            KeyBatch kb = s.batch();
-            int context = kb.history.size();
-            for (int i = 0; i < s.length(); i++) {
-                if (record(kb, s.from() + i, prediction(out.prediction, out.std, b * rows + i), Math.min(window, context))) {
-                    entries[b].append(out.newK, out.newV, (b * layers * rows + i) * rowDim, rows * rowDim);
-                    context++;
-                }
-            }
-            cache.put(kb.key, entries[b], kb.history);
+            KvCache.Entry entry = entries[b];
+            int newKv = b * layers * rows;
+            recordSlice(s, out, b * rows, i -> entry.append(out.newK, out.newV, (newKv + i) * rowDim, rows * rowDim));
+            cache.put(s.batch().key, entry, s.batch().history);
         }
     }
 
@@ -192,13 +189,21 @@ public final class StepEngine extends InferenceEngine {
         run();
         for (int b = 0; b < batch; b++) {
             Slice s = slices.get(b);
-            KeyBatch kb = s.batch();
-            int first = kb.history.size();
-            int context = first;
-            for (int i = 0; i < s.length(); i++) {
-                if (record(kb, s.from() + i, prediction(out.prediction, out.std, b * rows + first + i), Math.min(window, context))) {
-                    context++;
-                }
+            recordSlice(s, out, b * rows + s.batch().history.size(), i -> {});
+        }
+    }
+
+    /**
+     * Records the slice's rows from output rows {@code [first, first + length)}, each with the
+     * context it saw; {@code joined} gets the index of each row that joined the history.
+     */
+    private void recordSlice(Slice s, Outputs out, int first, IntConsumer joined) {
+        KeyBatch kb = s.batch();
+        int context = kb.history.size();
+        for (int i = 0; i < s.length(); i++) {
+            if (record(kb, s.from() + i, output(out.prediction, out.std, first + i), Math.min(window, context))) {
+                joined.accept(i);
+                context++;
             }
         }
     }

@@ -1,11 +1,11 @@
 package io.nptstream.flink.operator;
 
+import io.nptstream.flink.core.Prequential;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
-
 import java.util.function.LongSupplier;
 
 /** The NPT operator's metrics, registered in its operator metric group. */
@@ -22,14 +22,12 @@ final class NptMetrics {
     /** Records per flush. */
     final Histogram batchSize;
     final Histogram contextSize;
-    private final boolean classification;
-    private volatile long scored;
-    private volatile long correct;
-    private volatile double squaredError;
+    /** Labeled records' predictions, scored before their labels joined the context. */
+    final Prequential prequential;
 
     NptMetrics(MetricGroup group, String modelVersion, boolean classification, LongSupplier activeKeys, LongSupplier cacheBytes,
                LongSupplier cacheRebuilds, LongSupplier inferenceCalls) {
-        this.classification = classification;
+        prequential = Prequential.totals(classification);
         recordsIn = group.counter("recordsIn");
         predictionsOut = group.counter("predictionsOut");
         nonFinitePredictions = group.counter("deadLetters_NON_FINITE_PREDICTION");
@@ -43,28 +41,9 @@ final class NptMetrics {
         group.gauge("cacheRebuilds", (Gauge<Long>) cacheRebuilds::getAsLong);
         group.gauge("inferenceCalls", (Gauge<Long>) inferenceCalls::getAsLong);
         if (classification) {
-            group.gauge("prequentialAccuracy", (Gauge<Double>) () -> scored == 0 ? Double.NaN : (double) correct / scored);
+            group.gauge("prequentialAccuracy", (Gauge<Double>) prequential::accuracy);
         } else {
-            group.gauge("prequentialRmse", (Gauge<Double>) () -> scored == 0 ? Double.NaN : Math.sqrt(squaredError / scored));
-        }
-    }
-
-    /** Scores a labeled record's prediction (made before its label joined the context). */
-    void scoreLabeled(float[] prediction, float label) {
-        scored++;
-        if (classification) {
-            int best = 0;
-            for (int c = 1; c < prediction.length; c++) {
-                if (prediction[c] > prediction[best]) {
-                    best = c;
-                }
-            }
-            if (best == (int) label) {
-                correct++;
-            }
-        } else {
-            double err = prediction[0] - label;
-            squaredError += err * err;
+            group.gauge("prequentialRmse", (Gauge<Double>) prequential::rmse);
         }
     }
 }

@@ -1,11 +1,10 @@
 package io.nptstream.flink.operator;
 
-import ai.onnxruntime.OrtException;
+import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.model.ModelBundle;
-import io.nptstream.flink.model.SharedSessions;
 import io.nptstream.proto.Manifest;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
@@ -23,33 +22,26 @@ public final class NptPredict {
     private NptPredict() {}
 
     /**
-     * Validates the model folder and config (throws IllegalArgumentException with one clear
-     * line), then applies the operator.
+     * Applies the operator. Check the config with {@link #check} first: the operator's own
+     * checks run on the TaskManagers, where a failure restarts the job.
      */
     public static SingleOutputStreamOperator<Scored> apply(KeyedStream<Row, String> rows, NptOperatorConfig config) {
-        check(config);
         // A stable uid: the keyed contexts are matched by it on restore, whatever else changes in the graph.
         return rows.transform("NPT predict", TypeInformation.of(Scored.class), new NptPredictOperator(config)).uid("npt-predict");
     }
 
-    /** Loads and validates the manifest only (for the job's startup checks and for Row building). */
+    /** Reads the manifest only, unchecked against its graph (for tools that build rows or read names). */
     public static Manifest loadManifest(String modelDir) {
         return ModelBundle.load(modelDir).manifest();
     }
 
     /**
      * Everything that can be checked before the job runs: the settings, the manifest, the graph
-     * against the manifest (by loading it once), and that the device is usable by this build.
+     * against it, the window and the device. Returns the manifest; throws IllegalArgumentException
+     * with one line on the first problem.
      */
-    static void check(NptOperatorConfig config) {
+    public static Manifest check(NptOperatorConfig config) {
         config.validate();
-        ModelBundle model = ModelBundle.load(config.modelDir);
-        config.windowFor(model);
-        SharedSessions.checkDevice(config.device);
-        try (SharedSessions.Lease lease = SharedSessions.acquire(model, "cpu", 1)) {
-            // Acquiring checks the graph's inputs and outputs against the manifest.
-        } catch (OrtException e) {
-            throw new IllegalArgumentException("model dir " + config.modelDir + ": ONNX Runtime failed (" + e.getMessage() + ")");
-        }
+        return ModelBundle.check(config.modelDir, config.window, config.device).manifest();
     }
 }

@@ -1,27 +1,27 @@
 package io.nptstream.flink.operator;
 
+import io.nptstream.flink.config.NptOperatorConfig;
+import io.nptstream.flink.core.ModelOutput;
 import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
-import io.nptstream.flink.model.FullEngine;
+import io.nptstream.flink.model.FullGraph;
 import io.nptstream.flink.model.InferenceEngine;
 import io.nptstream.flink.model.KeyBatch;
+import io.nptstream.flink.model.KvCache;
 import io.nptstream.flink.model.ModelBundle;
 import io.nptstream.flink.model.SharedSessions;
-import io.nptstream.flink.model.StepEngine;
+import io.nptstream.flink.model.StepGraph;
 import io.nptstream.flink.state.ContextHistory;
 import io.nptstream.flink.state.ContextHistorySerializer;
-import io.nptstream.flink.state.KvCache;
 import io.nptstream.proto.Reason;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ScheduledFuture;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -38,7 +38,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * state ({@link ContextHistory}); the buffer is flushed before every checkpoint barrier and at the
  * end of input, so no record is ever lost or left unanswered.
  */
-public final class NptPredictOperator extends AbstractStreamOperator<Scored>
+final class NptPredictOperator extends AbstractStreamOperator<Scored>
         implements OneInputStreamOperator<Row, Scored>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
 
@@ -54,7 +54,7 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
     private transient ValueState<ContextHistory> histories;
     private transient NptMetrics metrics;
     private transient List<Buffered> buffer;
-    private transient ScheduledFuture<?> flushTimer;
+    private transient FlushTrigger trigger;
     /** Keys this subtask has served, for the activeKeys gauge when there is no cache to count them. */
     private transient Set<String> keysSeen;
 
@@ -77,7 +77,7 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         }
     }
 
-    public NptPredictOperator(NptOperatorConfig config) {
+    NptPredictOperator(NptOperatorConfig config) {
         this.config = config;
     }
 
@@ -85,15 +85,15 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
     public void open() throws Exception {
         super.open();
         model = ModelBundle.load(config.modelDir);
-        window = config.windowFor(model);
+        window = model.windowFor(config.window);
         session = SharedSessions.acquire(model, config.device, config.intraOpThreads);
         if (!model.isCausal()) {
-            engine = new FullEngine(model, session.session(), window, config.maxAgeMs);
-        } else if (config.inference == NptOperatorConfig.Inference.FULL_RECOMPUTE) {
-            engine = StepEngine.recomputing(model, session.session(), window, config.maxAgeMs);
+            engine = new FullGraph(model, session.session(), window, config.maxAgeMs);
+        } else if (config.inference == NptOperatorConfig.Inference.RECOMPUTE) {
+            engine = StepGraph.recomputing(model, session.session(), window, config.maxAgeMs);
         } else {
-            cache = new KvCache(model.layers(), window, model.rowDim(), config.cacheMaxBytes);
-            engine = StepEngine.cached(model, session.session(), window, config.maxAgeMs, cache);
+            cache = new KvCache(model.abdLayers(), window, model.rowDim(), config.cacheMaxBytes);
+            engine = StepGraph.cached(model, session.session(), window, config.maxAgeMs, cache);
         }
         ValueStateDescriptor<ContextHistory> descriptor = new ValueStateDescriptor<>(STATE_NAME, ContextHistorySerializer.INSTANCE);
         if (config.stateTtlMs > 0) {
@@ -104,6 +104,7 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         }
         histories = getPartitionedState(descriptor);
         buffer = new ArrayList<>(config.batchSize);
+        trigger = new FlushTrigger(config.batchSize, config.batchDelayMs, getProcessingTimeService(), this::flush);
         keysSeen = cache == null ? new HashSet<>() : null;
         metrics = new NptMetrics(getMetricGroup(), model.version(), model.isClassification(),
                 () -> cache != null ? cache.keys() : keysSeen.size(), () -> cache == null ? 0 : cache.bytes(),
@@ -115,15 +116,7 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         checkLayout(element.getValue());
         buffer.add(new Buffered(element, System.nanoTime()));
         metrics.recordsIn.inc();
-        if (buffer.size() >= config.batchSize || config.batchDelayMs == 0) {
-            flush();
-        } else if (flushTimer == null) {
-            long now = getProcessingTimeService().getCurrentProcessingTime();
-            flushTimer = getProcessingTimeService().registerTimer(now + config.batchDelayMs, time -> {
-                flushTimer = null;
-                flush();
-            });
-        }
+        trigger.onRecord(buffer.size());
     }
 
     /** Flushes first: a watermark must not overtake the buffered records it covers. */
@@ -139,15 +132,10 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         super.prepareSnapshotPreBarrier(checkpointId);
     }
 
+    /** The end of a bounded input, and a stop with --drain: nothing may stay in the buffer. */
     @Override
     public void endInput() throws Exception {
         flush();
-    }
-
-    @Override
-    public void finish() throws Exception {
-        flush();
-        super.finish();
     }
 
     @Override
@@ -161,57 +149,70 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         }
     }
 
-    /** Predicts everything buffered: one engine call for all keys, then state updates, then emission in arrival order. */
+    /** Predicts everything buffered, in four steps: one engine call for all keys, state written, results emitted in arrival order. */
     private void flush() throws Exception {
-        if (flushTimer != null) {
-            flushTimer.cancel(false);
-            flushTimer = null;
-        }
+        trigger.reset();
         if (buffer.isEmpty()) {
             return;
         }
-        Map<String, List<Buffered>> byKey = new LinkedHashMap<>();
-        for (Buffered b : buffer) {
-            byKey.computeIfAbsent(b.row.key, k -> new ArrayList<>()).add(b);
-        }
-        List<KeyBatch> batches = new ArrayList<>(byKey.size());
-        // What each key's state held before, to write back only the histories that changed.
-        ContextHistory[] stored = new ContextHistory[byKey.size()];
-        long[] appendedBefore = new long[byKey.size()];
-        int[] sizeBefore = new int[byKey.size()];
-        for (Map.Entry<String, List<Buffered>> e : byKey.entrySet()) {
-            setCurrentKey(e.getKey());
-            stored[batches.size()] = histories.value();
-            ContextHistory history = historyFor(e.getKey(), stored[batches.size()]);
-            appendedBefore[batches.size()] = history.appended();
-            sizeBefore[batches.size()] = history.size();
-            List<Row> rows = new ArrayList<>(e.getValue().size());
-            for (Buffered b : e.getValue()) {
-                rows.add(b.row);
-            }
-            KeyBatch batch = new KeyBatch(e.getKey(), history, rows);
-            for (int i = 0; i < rows.size(); i++) {
-                e.getValue().get(i).batch = batch;
-                e.getValue().get(i).index = i;
-            }
-            batches.add(batch);
-            if (keysSeen != null) {
-                keysSeen.add(e.getKey());
-            }
+        List<Loaded> loaded = loadByKey();
+        List<KeyBatch> batches = new ArrayList<>(loaded.size());
+        for (Loaded l : loaded) {
+            batches.add(l.batch);
         }
         engine.score(batches);
-        for (int i = 0; i < batches.size(); i++) {
-            KeyBatch batch = batches.get(i);
-            if (batch.history != stored[i] || batch.history.appended() != appendedBefore[i] || batch.history.size() != sizeBefore[i]) {
-                setCurrentKey(batch.key);
-                histories.update(batch.history);
-            }
-        }
+        storeChanged(loaded);
         metrics.batchSize.update(buffer.size());
         for (Buffered b : buffer) {
             emit(b);
         }
         buffer.clear();
+    }
+
+    /** A key's batch, with what its state held before the flush, to write back only a history that changed. */
+    private record Loaded(KeyBatch batch, ContextHistory stored, long appendedBefore, int sizeBefore) {
+        boolean changed() {
+            ContextHistory h = batch.history;
+            return h != stored || h.appended() != appendedBefore || h.size() != sizeBefore;
+        }
+    }
+
+    /** Groups the buffer by key, in order of first arrival, with each key's history from state. */
+    private List<Loaded> loadByKey() throws Exception {
+        Map<String, List<Buffered>> byKey = new LinkedHashMap<>();
+        for (Buffered b : buffer) {
+            byKey.computeIfAbsent(b.row.key, k -> new ArrayList<>()).add(b);
+        }
+        List<Loaded> loaded = new ArrayList<>(byKey.size());
+        for (Map.Entry<String, List<Buffered>> e : byKey.entrySet()) {
+            setCurrentKey(e.getKey());
+            ContextHistory stored = histories.value();
+            ContextHistory history = historyFor(e.getKey(), stored);
+            List<Buffered> buffered = e.getValue();
+            List<Row> rows = new ArrayList<>(buffered.size());
+            for (Buffered b : buffered) {
+                rows.add(b.row);
+            }
+            KeyBatch batch = new KeyBatch(e.getKey(), history, rows);
+            for (int i = 0; i < buffered.size(); i++) {
+                buffered.get(i).batch = batch;
+                buffered.get(i).index = i;
+            }
+            loaded.add(new Loaded(batch, stored, history.appended(), history.size()));
+            if (keysSeen != null) {
+                keysSeen.add(e.getKey());
+            }
+        }
+        return loaded;
+    }
+
+    private void storeChanged(List<Loaded> loaded) throws Exception {
+        for (Loaded l : loaded) {
+            if (l.changed()) {
+                setCurrentKey(l.batch.key);
+                histories.update(l.batch.history);
+            }
+        }
     }
 
     /** The key's history as stored, a new one for a new key, or the stored rows in a ring resized to this window. */
@@ -241,11 +242,11 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
 
     private void emit(Buffered b) {
         Row row = b.row;
-        float[] prediction = b.batch.predictions[b.index];
-        if (!b.batch.servable[b.index]) {
+        ModelOutput result = b.batch.outputs[b.index];
+        if (!result.isFinite()) {
             metrics.nonFinitePredictions.inc();
             String detail = "record id='" + row.id + "' of key '" + row.key + "': the model's output "
-                    + Arrays.toString(prediction) + " is not finite; it was not served and did not join the key's context";
+                    + result + " is not finite; it was not served and did not join the key's context";
             output.collect(NptPredict.DEAD_LETTERS, new StreamRecord<>(new Rejected(null, "", -1, -1,
                     Reason.NON_FINITE_PREDICTION, detail, System.currentTimeMillis())));
             return;
@@ -256,17 +257,8 @@ public final class NptPredictOperator extends AbstractStreamOperator<Scored>
         s.eventTimeMs = row.eventTimeMs;
         s.label = row.label;
         s.contextSize = b.batch.contextSizes[b.index];
-        if (model.isClassification()) {
-            s.probs = prediction;
-            s.value = Float.NaN;
-            s.std = Float.NaN;
-        } else {
-            s.value = prediction[0];
-            s.std = prediction[1];
-        }
-        if (row.isLabeled()) {
-            metrics.scoreLabeled(prediction, row.label);
-        }
+        s.setOutput(result);
+        metrics.prequential.add(result, row.label);
         metrics.contextSize.update(s.contextSize);
         s.latencyUs = (System.nanoTime() - b.arrivalNanos) / 1000;
         metrics.inferenceLatencyUs.update(s.latencyUs);

@@ -2,7 +2,7 @@ package io.nptstream.flink.validation;
 
 import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
-import io.nptstream.flink.kafka.RawRecord;
+import io.nptstream.flink.core.RawRecord;
 import io.nptstream.proto.Manifest;
 import io.nptstream.proto.Reason;
 import java.util.EnumMap;

@@ -57,7 +57,7 @@ class JobConfigTest {
         assertEquals(4, lines.size(), lines.toString());
         assertTrue(lines.stream().anyMatch(l -> l.equals("device=tpu is not one of cpu, cuda")), lines.toString());
         assertTrue(lines.stream().anyMatch(l -> l.equals("kafka.delivery=twice is not one of at-least-once, exactly-once")), lines.toString());
-        assertTrue(lines.stream().anyMatch(l -> l.startsWith("inference=guess is not one of cached, full-recompute")), lines.toString());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("inference=guess is not one of cached, recompute")), lines.toString());
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.nptstream.flink.job;
+package io.nptstream.flink.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

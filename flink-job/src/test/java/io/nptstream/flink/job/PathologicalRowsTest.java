@@ -84,7 +84,7 @@ class PathologicalRowsTest {
 
     private ReplayResult replay(Path model, Path csv, int batch) throws Exception {
         return Replay.run(ReplayOptions.fromArgs(new String[] {
-            "--csv", csv.toString(), "--key-column", "key", "--score-from", "0", "--out",
+            "--csv", csv.toString(), "--key", "key", "--score-from", "0", "--out",
             tmp.resolve(csv.getFileName() + "-predictions.csv").toString(), "--model.dir", model.toString(),
             "--batch.size", Integer.toString(batch)}));
     }

@@ -28,7 +28,7 @@ class ReplayTest {
         Path model = Fixtures.model("causal-cls");
         Path out = tmp.resolve("predictions.csv");
         ReplayOptions o = ReplayOptions.fromArgs(new String[] {
-            "--csv", model.resolve("data.csv").toString(), "--key-column", "key", "--score-from", "100",
+            "--csv", model.resolve("data.csv").toString(), "--key", "key", "--score-from", "100",
             "--out", out.toString(), "--model.dir", model.toString(), "--batch.size", "16"});
         ReplayResult r = Replay.run(o);
         System.out.println(r.summary());
@@ -68,7 +68,7 @@ class ReplayTest {
         context.updateLoggers();
         try {
             Path model = Fixtures.model("causal-cls");
-            Replay.run(ReplayOptions.fromArgs(new String[] {"--csv", model.resolve("data.csv").toString(), "--key-column", "key",
+            Replay.run(ReplayOptions.fromArgs(new String[] {"--csv", model.resolve("data.csv").toString(), "--key", "key",
                 "--rows", "0:200", "--out", tmp.resolve("quiet.csv").toString(), "--model.dir", model.toString()}));
         } finally {
             context.getConfiguration().getRootLogger().removeAppender("replay-warnings");
@@ -82,7 +82,7 @@ class ReplayTest {
         Path model = Fixtures.model("causal-reg");
         Path out = tmp.resolve("reg.csv");
         ReplayResult r = Replay.run(ReplayOptions.fromArgs(new String[] {
-            "--csv", model.resolve("data.csv").toString(), "--key-column", "key", "--rows", "50:250",
+            "--csv", model.resolve("data.csv").toString(), "--key", "key", "--rows", "50:250",
             "--score-from", "80", "--out", out.toString(), "--model.dir", model.toString()}));
         System.out.println(r.summary());
         assertEquals(200, r.records());

@@ -32,7 +32,7 @@ class GoldenCasesParityTest {
         Golden golden = NptFixtures.golden(fixture);
         assertFalse(golden.getCasesList().isEmpty(), "golden file has no cases");
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (SharedSessions.Lease lease = SharedSessions.acquire(model, "cpu", 1)) {
+        try (SharedSessions.Lease lease = SharedSessions.acquire(model, Device.CPU, 1)) {
             for (GoldenCase c : golden.getCasesList()) {
                 Map<String, OnnxTensor> inputs = new HashMap<>();
                 try {

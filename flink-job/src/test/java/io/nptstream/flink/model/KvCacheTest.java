@@ -1,9 +1,10 @@
-package io.nptstream.flink.state;
+package io.nptstream.flink.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.nptstream.flink.state.ContextHistory;
 import java.nio.FloatBuffer;
 import org.junit.jupiter.api.Test;
 

@@ -14,9 +14,9 @@ class SharedSessionsTest {
     void holdersOfOneModelShareOneSession() throws Exception {
         ModelBundle model = ModelBundle.load(NptFixtures.dir(NptFixtures.CAUSAL_CLS).toString());
         int before = SharedSessions.open();
-        try (SharedSessions.Lease a = SharedSessions.acquire(model, "cpu", 1);
-             SharedSessions.Lease b = SharedSessions.acquire(model, "cpu", 1);
-             SharedSessions.Lease other = SharedSessions.acquire(model, "cpu", 2)) {
+        try (SharedSessions.Lease a = SharedSessions.acquire(model, Device.CPU, 1);
+             SharedSessions.Lease b = SharedSessions.acquire(model, Device.CPU, 1);
+             SharedSessions.Lease other = SharedSessions.acquire(model, Device.CPU, 2)) {
             assertSame(a.session(), b.session());
             assertNotSame(a.session(), other.session(), "another thread count is another session");
             assertEquals(before + 2, SharedSessions.open());

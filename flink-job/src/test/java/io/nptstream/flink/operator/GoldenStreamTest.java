@@ -3,6 +3,7 @@ package io.nptstream.flink.operator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.proto.Golden;
@@ -24,7 +25,7 @@ class GoldenStreamTest {
     @ParameterizedTest
     @ValueSource(strings = {NptFixtures.CAUSAL_CLS, NptFixtures.CAUSAL_REG})
     void recomputingOperatorReproducesTheReference(String fixture) throws Exception {
-        check(fixture, NptOperatorConfig.Inference.FULL_RECOMPUTE);
+        check(fixture, NptOperatorConfig.Inference.RECOMPUTE);
     }
 
     private static void check(String fixture, NptOperatorConfig.Inference inference) throws Exception {

@@ -1,5 +1,6 @@
 package io.nptstream.flink.operator;
 
+import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.validation.RecordValidator;

@@ -3,6 +3,7 @@ package io.nptstream.flink.operator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import java.util.List;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import java.util.ArrayList;
@@ -75,7 +76,7 @@ class NptPredictOperatorTest {
         cached.batchSize = 7;
         NptOperatorConfig recompute = NptFixtures.config(fixture, SMALL_WINDOW);
         recompute.batchSize = 7;
-        recompute.inference = NptOperatorConfig.Inference.FULL_RECOMPUTE;
+        recompute.inference = NptOperatorConfig.Inference.RECOMPUTE;
         assertSame(NptFixtures.run(recompute, rows), NptFixtures.run(cached, rows), 1e-4);
     }
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.nptstream.flink.config.NptOperatorConfig;
+import io.nptstream.flink.model.Device;
 import io.nptstream.proto.Manifest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,19 +22,19 @@ class NptPredictStartupTest {
     @Test
     void aMissingFolderIsNamed() {
         Path missing = tmp.resolve("nowhere");
-        assertStartupFails(config(missing), "model dir " + missing + " does not exist; export a model with model-export first");
+        assertStartupFails(config(missing), "model.dir=" + missing + " has no manifest.pb: point it at a folder exported by model-export");
     }
 
     @Test
     void aFolderWithoutManifestIsNamed() {
-        assertStartupFails(config(tmp), "model dir " + tmp + ": manifest.pb missing; export a model with model-export first");
+        assertStartupFails(config(tmp), "model.dir=" + tmp + " has no manifest.pb: point it at a folder exported by model-export");
     }
 
     @Test
     void aManifestOfAnotherGraphIsRefused() throws Exception {
         copy(NptFixtures.dir(NptFixtures.CAUSAL_CLS), tmp, "manifest.pb");
         Files.copy(NptFixtures.dir(NptFixtures.BIDIR_CLS).resolve("model.onnx"), tmp.resolve("model.onnx"));
-        String message = assertStartupFails(config(tmp), "model dir " + tmp + ": the graph's inputs [");
+        String message = assertStartupFails(config(tmp), "model.dir=" + tmp + ": the graph's inputs [");
         assertTrue(message.contains("do not match the manifest's [cache_k, cache_v, cache_valid, x_cat, x_num, x_valid, x_y]"), message);
     }
 
@@ -46,26 +48,26 @@ class NptPredictStartupTest {
                         .addAllInputs(manifest.getGraph().getInputsList().stream().filter(n -> !n.equals("x_cat")).toList()))
                 .build();
         Files.write(tmp.resolve("manifest.pb"), withoutCat.toByteArray());
-        assertStartupFails(config(tmp), "model dir " + tmp + ": manifest graph inputs [cache_k, cache_v, cache_valid, x_num, x_valid, x_y]"
+        assertStartupFails(config(tmp), "model.dir=" + tmp + ": manifest graph inputs [cache_k, cache_v, cache_valid, x_num, x_valid, x_y]"
                 + " are not the contract's [cache_k, cache_v, cache_valid, x_cat, x_num, x_valid, x_y] for this model; re-export the model");
 
         Files.write(tmp.resolve("manifest.pb"), manifest.toBuilder().setFormat("npt-stream/2").build().toByteArray());
-        assertStartupFails(config(tmp), "model dir " + tmp + ": manifest format is 'npt-stream/2', this job reads 'npt-stream/1'");
+        assertStartupFails(config(tmp), "model.dir=" + tmp + ": manifest format is 'npt-stream/2', this job reads 'npt-stream/1'");
 
         Files.write(tmp.resolve("manifest.pb"), new byte[] {1, 2, 3});
-        assertStartupFails(config(tmp), "model dir " + tmp + ": manifest.pb is not a Manifest");
+        assertStartupFails(config(tmp), "model.dir=" + tmp + ": manifest.pb is not a Manifest");
     }
 
     @Test
     void aWindowOverTheModelsMaximumIsRefused() {
         NptOperatorConfig c = NptFixtures.config(NptFixtures.CAUSAL_CLS, 99);
-        assertStartupFails(c, "window 99 is larger than the model's max_window 16");
+        assertStartupFails(c, "window=99 is above the model's maximum of 16");
     }
 
     @Test
     void cudaWithoutTheCudaBuildIsRefused() {
         NptOperatorConfig c = NptFixtures.config(NptFixtures.CAUSAL_CLS, 0);
-        c.device = "cuda";
+        c.device = Device.CUDA;
         assertStartupFails(c, "device cuda: this ONNX Runtime build has no CUDA execution provider; build the job with `mvn -Pcuda`");
     }
 
@@ -73,7 +75,7 @@ class NptPredictStartupTest {
     void badSettingsAreNamed() {
         NptOperatorConfig c = NptFixtures.config(NptFixtures.CAUSAL_CLS, 0);
         c.batchSize = 0;
-        assertStartupFails(c, "batchSize must be >= 1, got 0");
+        assertStartupFails(c, "batch.size=0 is out of range: use a whole number from 1 to 65536");
     }
 
     @Test

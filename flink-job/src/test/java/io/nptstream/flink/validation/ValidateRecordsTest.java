@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.nptstream.flink.core.Row;
-import io.nptstream.flink.kafka.RawRecord;
+import io.nptstream.flink.core.RawRecord;
 import io.nptstream.proto.Reason;
 import io.nptstream.proto.Record;
 import io.nptstream.proto.Target;
