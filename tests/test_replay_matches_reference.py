@@ -39,7 +39,7 @@ def replay(model_dir: pathlib.Path, out: pathlib.Path, *options: str):
     tmp.mkdir(exist_ok=True)
     cmd = ["java", f"-Djava.io.tmpdir={tmp}", "-cp",
            f"{ROOT / 'flink-job/target/classes'}:{CLASSPATH.read_text().strip()}",
-           "io.nptstream.flink.job.Replay", "--csv", str(model_dir / DATA_FILE), "--key-column", "key",
+           "io.nptstream.flink.job.Replay", "--csv", str(model_dir / DATA_FILE), "--key", "key",
            "--model.dir", str(model_dir), "--out", str(out), *options]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "ORT_DISABLE_TELEMETRY": "1"})
