@@ -37,6 +37,7 @@ public final class JobConfig {
     public final String checkpointDir;
     public final int metricsPort;
     public final NptOperatorConfig operator;
+    public final RecordLimits recordLimits;
     /** The model's manifest, loaded and checked (with its graph) once, at startup. */
     public final Manifest manifest;
 
@@ -53,6 +54,7 @@ public final class JobConfig {
         checkpointDir = s.get(CHECKPOINT_DIR);
         metricsPort = s.get(METRICS_PORT);
         operator = NptOperatorConfig.from(s);
+        recordLimits = RecordLimits.from(s);
         manifest = operator.modelDir == null ? null : checkModel(s, operator);
         if (delivery == Delivery.EXACTLY_ONCE && checkpointIntervalMs == 0) {
             s.problem("kafka.delivery=exactly-once needs checkpoints: set checkpoint.interval.ms above 0");

@@ -59,6 +59,18 @@ public final class NptOptions {
             "Prometheus reporter port when the job brings its own local Flink (the bundled file sets 9249); 0 = off; "
                     + "on a cluster the cluster's reporter configuration applies");
 
+    public static final Option<Integer> RECORD_MAX_BYTES = Option.integer("record.max-bytes", 64 << 10, 64, 512 << 10,
+            "a larger input record is a TOO_LARGE dead letter carrying only its first this many bytes, so that no "
+                    + "output message nears Kafka's 1 MiB default `max.request.size`");
+    public static final Option<Integer> RECORD_MAX_KEY_BYTES = Option.integer("record.max-key-bytes", 256, 1, 16 << 10,
+            "a longer key (UTF-8) is a TOO_LARGE dead letter: each prediction carries its key twice");
+    public static final Option<Integer> RECORD_MAX_ID_BYTES = Option.integer("record.max-id-bytes", 256, 0, 16 << 10,
+            "a longer id (UTF-8) is a TOO_LARGE dead letter");
+    public static final Option<Long> RECORD_MAX_EVENT_TIME_AHEAD_MS = Option.whole("record.max-event-time-ahead-ms",
+            24L * 3600 * 1000, 0, Long.MAX_VALUE,
+            "an event time this far after the record's Kafka timestamp, or a negative one, is OUT_OF_RANGE "
+                    + "(one far-future record would otherwise age out its key's whole context); 0 = no check");
+
     /** What the NPT operator reads: the Kafka job's and Replay's. */
     public static final List<Option<?>> OPERATOR = List.of(MODEL_DIR, WINDOW, BATCH_SIZE, BATCH_DELAY_MS, ORT_THREADS,
             DEVICE, INFERENCE, MAX_AGE_MS, STATE_TTL_MS, CACHE_MAX_BYTES);
@@ -67,7 +79,7 @@ public final class NptOptions {
     public static final List<Option<?>> JOB = List.of(KAFKA_BOOTSTRAP, TOPIC_IN, TOPIC_OUT, TOPIC_DEAD_LETTER, GROUP,
             DELIVERY, TRANSACTIONAL_ID_PREFIX, MODEL_DIR, WINDOW, BATCH_SIZE, BATCH_DELAY_MS, ORT_THREADS, DEVICE,
             INFERENCE, PARALLELISM, CHECKPOINT_INTERVAL_MS, CHECKPOINT_DIR, MAX_AGE_MS, STATE_TTL_MS, CACHE_MAX_BYTES,
-            METRICS_PORT);
+            RECORD_MAX_BYTES, RECORD_MAX_KEY_BYTES, RECORD_MAX_ID_BYTES, RECORD_MAX_EVENT_TIME_AHEAD_MS, METRICS_PORT);
 
     /** The options table of deploy/README.md. */
     public static String markdownTable() {

@@ -9,13 +9,22 @@ public class RawRecord {
     public String topic;
     public int partition;
     public long offset;
+    /** The Kafka record's timestamp (producer or broker time), or {@link #NO_TIMESTAMP}. */
+    public long timestamp = NO_TIMESTAMP;
+
+    public static final long NO_TIMESTAMP = Long.MIN_VALUE;
 
     public RawRecord() {}
 
     public RawRecord(byte[] value, String topic, int partition, long offset) {
+        this(value, topic, partition, offset, NO_TIMESTAMP);
+    }
+
+    public RawRecord(byte[] value, String topic, int partition, long offset, long timestamp) {
         this.value = value;
         this.topic = topic;
         this.partition = partition;
         this.offset = offset;
+        this.timestamp = timestamp;
     }
 }

@@ -66,7 +66,7 @@ public final class NptStreamJob {
                 .fromSource(KafkaIO.source(c), WatermarkStrategy.noWatermarks(), "kafka-records")
                 .uid("kafka-records");
         SingleOutputStreamOperator<Row> rows = raw
-                .process(new ValidateRecords(c.manifest))
+                .process(new ValidateRecords(c.manifest, c.recordLimits))
                 .name("validate")
                 .uid("validate");
         SingleOutputStreamOperator<Scored> scored = NptPredict.apply(rows.keyBy(row -> row.key, Types.STRING), c.operator);

@@ -12,7 +12,8 @@ public class RawRecordDeserializationSchema implements KafkaRecordDeserializatio
 
     @Override
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RawRecord> out) {
-        out.collect(new RawRecord(record.value(), record.topic(), record.partition(), record.offset()));
+        out.collect(new RawRecord(record.value(), record.topic(), record.partition(), record.offset(),
+                record.timestamp() >= 0 ? record.timestamp() : RawRecord.NO_TIMESTAMP));
     }
 
     @Override

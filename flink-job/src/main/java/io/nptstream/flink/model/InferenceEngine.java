@@ -22,6 +22,9 @@ import org.apache.flink.annotation.Internal;
  */
 @Internal
 public abstract class InferenceEngine {
+    /** Padded rows in one ONNX Runtime call, at most (one key's rows may exceed it alone). */
+    static final int MAX_ROWS_PER_CALL = 1 << 16;
+
     protected final ModelBundle model;
     protected final OrtSession session;
     protected final int window;
@@ -61,8 +64,49 @@ public abstract class InferenceEngine {
                     round.add(new Slice(b, from, Math.min(b.rows.size(), from + perCall)));
                 }
             }
-            scoreSlices(round);
+            scoreInCalls(round);
         }
+    }
+
+    /**
+     * Scores a round in calls of at most {@value #MAX_ROWS_PER_CALL} padded rows (keys times their
+     * widest history plus new rows): a flush of many keys with long histories, as after a
+     * restore, stays far below ONNX Runtime's 2 GB tensor limit. Keys don't see each other, so
+     * how they are split doesn't change a prediction.
+     */
+    private void scoreInCalls(List<Slice> round) throws OrtException {
+        int[] rows = new int[round.size()];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = round.get(i).batch().history.size() + round.get(i).length();
+        }
+        int from = 0;
+        for (int to : callEnds(rows, MAX_ROWS_PER_CALL)) {
+            scoreSlices(round.subList(from, to));
+            from = to;
+        }
+    }
+
+    /**
+     * Where each call of a round ends: keys in order, as many per call as keep (keys in the call)
+     * times (their widest rows) within {@code maxRows}; a key wider than that goes alone.
+     */
+    static List<Integer> callEnds(int[] rows, long maxRows) {
+        List<Integer> ends = new ArrayList<>();
+        int from = 0;
+        int widest = 0;
+        for (int i = 0; i < rows.length; i++) {
+            int w = Math.max(widest, rows[i]);
+            if (i > from && (long) w * (i - from + 1) > maxRows) {
+                ends.add(i);
+                from = i;
+                w = rows[i];
+            }
+            widest = w;
+        }
+        if (rows.length > 0) {
+            ends.add(rows.length);
+        }
+        return ends;
     }
 
     /** ONNX Runtime calls so far. */

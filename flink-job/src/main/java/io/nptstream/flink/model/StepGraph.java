@@ -167,7 +167,10 @@ public final class StepGraph extends InferenceEngine {
             KvCache.Entry entry = entries[b];
             int newKv = b * layers * rows;
             recordSlice(s, out, b * rows, i -> entry.append(out.newK, out.newV, (newKv + i) * rowDim, rows * rowDim));
-            cache.put(s.batch().key, entry, s.batch().history);
+            // A key without labeled rows has nothing to cache: it must not take a full-size entry.
+            if (s.batch().history.size() > 0) {
+                cache.put(s.batch().key, entry, s.batch().history);
+            }
         }
     }
 

@@ -17,11 +17,9 @@ import io.nptstream.flink.state.ContextHistorySerializer;
 import io.nptstream.proto.Reason;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -55,8 +53,11 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
     private transient NptMetrics metrics;
     private transient List<Buffered> buffer;
     private transient FlushTrigger trigger;
-    /** Keys this subtask has served, for the activeKeys gauge when there is no cache to count them. */
-    private transient Set<String> keysSeen;
+    /**
+     * Keys whose context this subtask has first stored since it started: the activeKeys gauge
+     * when there is no cache to count them (a count, not a set, so that it takes no memory per key).
+     */
+    private transient long keysStored;
 
     /** A record waiting in the buffer, with when it arrived and, after inference, where its result is. */
     private static final class Buffered {
@@ -105,9 +106,8 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
         histories = getPartitionedState(descriptor);
         buffer = new ArrayList<>(config.batchSize);
         trigger = new FlushTrigger(config.batchSize, config.batchDelayMs, getProcessingTimeService(), this::flush);
-        keysSeen = cache == null ? new HashSet<>() : null;
         metrics = new NptMetrics(getMetricGroup(), model.version(), model.isClassification(),
-                () -> cache != null ? cache.keys() : keysSeen.size(), () -> cache == null ? 0 : cache.bytes(),
+                this::activeKeys, () -> cache == null ? 0 : cache.bytes(),
                 () -> cache == null ? 0 : cache.rebuilds(), engine::calls);
     }
 
@@ -171,8 +171,15 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
 
     /** A key's batch, with what its state held before the flush, to write back only a history that changed. */
     private record Loaded(KeyBatch batch, ContextHistory stored, long appendedBefore, int sizeBefore) {
+        /**
+         * Whether the state must be written. A key that has never had a labeled row stores nothing,
+         * so that keys sending only unlabeled records take no state.
+         */
         boolean changed() {
             ContextHistory h = batch.history;
+            if (stored == null) {
+                return h.size() > 0;
+            }
             return h != stored || h.appended() != appendedBefore || h.size() != sizeBefore;
         }
     }
@@ -199,9 +206,6 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
                 buffered.get(i).index = i;
             }
             loaded.add(new Loaded(batch, stored, history.appended(), history.size()));
-            if (keysSeen != null) {
-                keysSeen.add(e.getKey());
-            }
         }
         return loaded;
     }
@@ -211,8 +215,14 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
             if (l.changed()) {
                 setCurrentKey(l.batch.key);
                 histories.update(l.batch.history);
+                keysStored += l.stored == null ? 1 : 0;
             }
         }
+    }
+
+    /** Keys in the cache; without one, keys whose context this subtask has first stored since it started. */
+    long activeKeys() {
+        return cache != null ? cache.keys() : keysStored;
     }
 
     /** The key's history as stored, a new one for a new key, or the stored rows in a ring resized to this window. */

@@ -1,6 +1,8 @@
 package io.nptstream.flink.validation;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.nptstream.flink.config.RecordLimits;
+import io.nptstream.flink.core.RawRecord;
 import io.nptstream.flink.core.Row;
 import io.nptstream.proto.Attribute;
 import io.nptstream.proto.Manifest;
@@ -43,9 +45,15 @@ public final class RecordValidator implements Serializable {
     private final boolean classification;
     private final Map<String, Integer> classIndex = new HashMap<>();
     private final List<String> classNames = new ArrayList<>();
+    private final RecordLimits limits;
+
+    public RecordValidator(Manifest manifest) {
+        this(manifest, RecordLimits.DEFAULTS);
+    }
 
     @SuppressWarnings("unchecked")
-    public RecordValidator(Manifest manifest) {
+    public RecordValidator(Manifest manifest, RecordLimits limits) {
+        this.limits = limits;
         int numeric = 0;
         int categorical = 0;
         for (Attribute a : manifest.getFeaturesList()) {
@@ -87,6 +95,15 @@ public final class RecordValidator implements Serializable {
     }
 
     public Row validate(byte[] bytes) throws Rejection {
+        return validate(bytes, RawRecord.NO_TIMESTAMP);
+    }
+
+    /** Validates a record read from Kafka; {@code kafkaTimestampMs} bounds its event time ({@link RawRecord#NO_TIMESTAMP}: no bound). */
+    public Row validate(byte[] bytes, long kafkaTimestampMs) throws Rejection {
+        if (bytes.length > limits.maxBytes()) {
+            throw new Rejection(Reason.TOO_LARGE, "the record is " + bytes.length + " bytes, over record.max-bytes="
+                    + limits.maxBytes() + ": send smaller records, or raise the limit");
+        }
         Record record;
         try {
             record = Record.parseFrom(bytes);
@@ -100,26 +117,46 @@ public final class RecordValidator implements Serializable {
             throw new Rejection(Reason.UNPARSEABLE, "the bytes are not a nptstream.v1.Record: only unknown field numbers "
                     + record.getUnknownFields().asMap().keySet());
         }
-        return validate(record);
+        Row row = validate(record);
+        if (kafkaTimestampMs != RawRecord.NO_TIMESTAMP && limits.maxEventTimeAheadMs() > 0
+                && row.eventTimeMs - kafkaTimestampMs > limits.maxEventTimeAheadMs()) {
+            throw new Rejection(Reason.OUT_OF_RANGE, "event_time_ms " + row.eventTimeMs + " is " + (row.eventTimeMs - kafkaTimestampMs)
+                    + " ms after the record's Kafka timestamp " + kafkaTimestampMs + ", over record.max-event-time-ahead-ms="
+                    + limits.maxEventTimeAheadMs() + ": send epoch milliseconds");
+        }
+        return row;
     }
 
+    /** Validates a record (from a CSV, say: its size and event time are not bounded here). */
     public Row validate(Record record) throws Rejection {
         if (record.getKey().isEmpty()) {
-            throw new Rejection(Reason.MISSING_KEY, "record id='" + record.getId() + "' has an empty key: every record needs a key");
+            throw new Rejection(Reason.MISSING_KEY, "record id=" + Rejection.quote(record.getId()) + " has an empty key: every record needs a key");
+        }
+        if (record.getKeyBytes().size() > limits.maxKeyBytes()) {
+            throw new Rejection(Reason.TOO_LARGE, "the key is " + record.getKeyBytes().size() + " bytes, over record.max-key-bytes="
+                    + limits.maxKeyBytes() + ": use shorter keys, or raise the limit");
+        }
+        if (record.getIdBytes().size() > limits.maxIdBytes()) {
+            throw new Rejection(Reason.TOO_LARGE, "the id is " + record.getIdBytes().size() + " bytes, over record.max-id-bytes="
+                    + limits.maxIdBytes() + ": use shorter ids, or raise the limit");
+        }
+        if (record.getEventTimeMs() < 0) {
+            throw new Rejection(Reason.OUT_OF_RANGE, "event_time_ms " + record.getEventTimeMs()
+                    + " is negative: send epoch milliseconds, or 0 when there is no event time");
         }
         float[] num = new float[numericNames.length];
         long[] cat = new long[categoricalNames.length];
         for (Map.Entry<String, Double> e : record.getNumericMap().entrySet()) {
             Column c = column(e.getKey(), "numeric");
             if (!c.numeric) {
-                throw new Rejection(Reason.WRONG_TYPE, "feature '" + e.getKey() + "' is categorical but was sent as numeric " + e.getValue() + ": send it in categorical");
+                throw new Rejection(Reason.WRONG_TYPE, "feature " + Rejection.quote(e.getKey()) + " is categorical but was sent as numeric " + e.getValue() + ": send it in categorical");
             }
-            num[c.index] = servedFloat("feature '" + e.getKey() + "'", e.getValue(), numericLow[c.index], numericHigh[c.index]);
+            num[c.index] = servedFloat("feature " + Rejection.quote(e.getKey()), e.getValue(), numericLow[c.index], numericHigh[c.index]);
         }
         for (Map.Entry<String, String> e : record.getCategoricalMap().entrySet()) {
             Column c = column(e.getKey(), "categorical");
             if (c.numeric) {
-                throw new Rejection(Reason.WRONG_TYPE, "feature '" + e.getKey() + "' is numeric but was sent as categorical '" + e.getValue() + "': send it in numeric");
+                throw new Rejection(Reason.WRONG_TYPE, "feature " + Rejection.quote(e.getKey()) + " is numeric but was sent as categorical " + Rejection.quote(e.getValue()) + ": send it in numeric");
             }
             cat[c.index] = vocabularies[c.index].getOrDefault(e.getValue(), 0L);
         }
@@ -139,7 +176,7 @@ public final class RecordValidator implements Serializable {
     private Column column(String name, String map) throws Rejection {
         Column c = columns.get(name);
         if (c == null) {
-            throw new Rejection(Reason.UNKNOWN_FEATURE, map + " feature '" + name + "' is not in the model's schema " + featureNames);
+            throw new Rejection(Reason.UNKNOWN_FEATURE, map + " feature " + Rejection.quote(name) + " is not in the model's schema " + featureNames);
         }
         return c;
     }
@@ -148,11 +185,11 @@ public final class RecordValidator implements Serializable {
         switch (record.getLabelCase()) {
             case LABEL_CLASS -> {
                 if (!classification) {
-                    throw new Rejection(Reason.WRONG_TYPE, "label_class '" + record.getLabelClass() + "' sent for a regression target: send label_value");
+                    throw new Rejection(Reason.WRONG_TYPE, "label_class " + Rejection.quote(record.getLabelClass()) + " sent for a regression target: send label_value");
                 }
                 Integer index = classIndex.get(record.getLabelClass());
                 if (index == null) {
-                    throw new Rejection(Reason.UNKNOWN_CLASS, "label_class '" + record.getLabelClass() + "' is not one of the target's classes " + classNames);
+                    throw new Rejection(Reason.UNKNOWN_CLASS, "label_class " + Rejection.quote(record.getLabelClass()) + " is not one of the target's classes " + classNames);
                 }
                 return index;
             }

@@ -1,10 +1,12 @@
 package io.nptstream.flink.validation;
 
+import io.nptstream.flink.config.RecordLimits;
 import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.RawRecord;
 import io.nptstream.proto.Manifest;
 import io.nptstream.proto.Reason;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -29,8 +31,11 @@ public class ValidateRecords extends ProcessFunction<RawRecord, Row> {
     private transient Counter deadLetters;
     private transient Map<Reason, Counter> byReason;
 
-    public ValidateRecords(Manifest manifest) {
-        this.validator = new RecordValidator(manifest);
+    private final int maxRawBytes;
+
+    public ValidateRecords(Manifest manifest, RecordLimits limits) {
+        this.validator = new RecordValidator(manifest, limits);
+        this.maxRawBytes = limits.maxBytes();
     }
 
     @Override
@@ -48,13 +53,15 @@ public class ValidateRecords extends ProcessFunction<RawRecord, Row> {
     @Override
     public void processElement(RawRecord in, Context ctx, Collector<Row> out) {
         try {
-            Row row = validator.validate(in.value == null ? new byte[0] : in.value);
+            Row row = validator.validate(in.value == null ? new byte[0] : in.value, in.timestamp);
             validated.inc();
             out.collect(row);
         } catch (Rejection r) {
             deadLetters.inc();
             byReason.get(r.reason).inc();
-            ctx.output(DEAD_LETTERS, new Rejected(in.value, in.topic, in.partition, in.offset, r.reason, r.getMessage(), System.currentTimeMillis()));
+            // A dead letter carries the record's bytes up to the limit: an oversized record must not make an oversized message.
+            byte[] raw = in.value != null && in.value.length > maxRawBytes ? Arrays.copyOf(in.value, maxRawBytes) : in.value;
+            ctx.output(DEAD_LETTERS, new Rejected(raw, in.topic, in.partition, in.offset, r.reason, r.getMessage(), System.currentTimeMillis()));
         }
     }
 }

@@ -188,9 +188,13 @@ class NptStreamJobE2ETest {
         records.put("wrong-type", valid.toBuilder().removeNumeric(numeric).putCategorical(numeric, "x").build());
         records.put("infinite", valid.toBuilder().putNumeric(numeric, Double.NEGATIVE_INFINITY).build());
         records.put("bad-label", classification ? valid.toBuilder().setLabelClass("no-such-class").build() : valid.toBuilder().setLabelClass("7").build());
+        // 400 KB of key and 400 KB of id: a prediction of it would be over the producer's 1 MiB limit.
+        records.put("huge", valid.toBuilder().setKey("k".repeat(400_000)).build());
+        records.put("future", valid.toBuilder().setEventTimeMs(System.currentTimeMillis() + Duration.ofDays(30).toMillis()).build());
         reasons.putAll(Map.of("no-key", Reason.MISSING_KEY, "missing", Reason.MISSING_FEATURE, "unknown", Reason.UNKNOWN_FEATURE,
-                "wrong-type", Reason.WRONG_TYPE, "infinite", Reason.NOT_FINITE, "bad-label", classification ? Reason.UNKNOWN_CLASS : Reason.WRONG_TYPE));
-        records.forEach((id, r) -> bad.put(id, r.toBuilder().setId(id).build().toByteArray()));
+                "wrong-type", Reason.WRONG_TYPE, "infinite", Reason.NOT_FINITE, "bad-label", classification ? Reason.UNKNOWN_CLASS : Reason.WRONG_TYPE,
+                "huge", Reason.TOO_LARGE, "future", Reason.OUT_OF_RANGE));
+        records.forEach((id, r) -> bad.put(id, r.toBuilder().setId(id.equals("huge") ? "i".repeat(400_000) : id).build().toByteArray()));
 
         Properties p = kafka.clientProperties();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -262,7 +266,10 @@ class NptStreamJobE2ETest {
             DeadLetter d = DeadLetter.parseFrom(r.value());
             assertEquals(topic, d.getTopic());
             assertTrue(d.getOffset() >= 0 && d.getPartition() >= 0 && !d.getDetail().isEmpty(), d.toString());
-            String id = d.getReason() == Reason.UNPARSEABLE ? "garbage" : Record.parseFrom(d.getRaw()).getId();
+            assertTrue(d.getSerializedSize() < 70_000, "a dead letter stays small: " + d.getSerializedSize() + " bytes");
+            // The garbage does not parse, and the huge record comes back cut to record.max-bytes.
+            String id = d.getReason() == Reason.UNPARSEABLE ? "garbage" : d.getReason() == Reason.TOO_LARGE ? "huge"
+                    : Record.parseFrom(d.getRaw()).getId();
             seen.put(id, d.getReason());
         }
         assertEquals(malformed, seen);
@@ -278,7 +285,7 @@ class NptStreamJobE2ETest {
         List<String> lines = body.lines().filter(l -> l.contains(label)).toList();
         assertEquals(malformed.size(), sum(lines, "flink_taskmanager_job_task_operator_deadLetters{"), body);
         assertEquals(1, sum(lines, "flink_taskmanager_job_task_operator_deadLetters_UNPARSEABLE{"));
-        assertEquals(predictions + malformed.size(), sum(lines, "flink_taskmanager_job_task_operator_recordsValidated{") + malformed.size());
+        assertEquals(predictions, sum(lines, "flink_taskmanager_job_task_operator_recordsValidated{"));
         assertEquals(predictions, sum(lines, "flink_taskmanager_job_task_operator_recordsIn{"));
         assertEquals(predictions, sum(lines, "flink_taskmanager_job_task_operator_predictionsOut{"));
     }

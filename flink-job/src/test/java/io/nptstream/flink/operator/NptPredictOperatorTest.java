@@ -19,6 +19,7 @@ import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The operator's semantics on real exported models: prequential order, windows, batching, state and cache. */
@@ -222,6 +223,39 @@ class NptPredictOperatorTest {
         assertSame(fresh.subList(fresh.size() - 1, fresh.size()), out.subList(out.size() - 1, out.size()), 1e-5);
         for (int i = 0; i < out.size(); i++) {
             assertTrue(out.get(i).contextSize <= Math.min(SMALL_WINDOW, i), "record " + i + " sees " + out.get(i).contextSize + " rows");
+        }
+    }
+
+    /**
+     * Issue 9, item 4: keys that only ever send unlabeled records take no keyed state and no cache
+     * entry, so that random unlabeled keys cannot grow the state or push real keys out of the cache.
+     */
+    @ParameterizedTest
+    @EnumSource(NptOperatorConfig.Inference.class)
+    void keysWithoutLabeledRowsStoreNothing(NptOperatorConfig.Inference inference) throws Exception {
+        Row template = NptFixtures.goldenRows(CAUSAL_CLS).get(0);
+        NptOperatorConfig config = NptFixtures.config(CAUSAL_CLS, 0);
+        config.inference = inference;
+        config.batchSize = 10;
+        try (KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> h = NptFixtures.harness(config)) {
+            h.open();
+            for (int i = 0; i < 100; i++) {
+                Row r = NptFixtures.copy(template);
+                r.key = "unlabeled-" + i;
+                r.label = Float.NaN;
+                h.processElement(r, r.eventTimeMs);
+            }
+            h.endInput();
+            assertEquals(100, h.extractOutputValues().size(), "every record is predicted");
+            assertEquals(0, h.numKeyedStateEntries(), "no state for keys without a labeled row");
+            NptPredictOperator operator = (NptPredictOperator) h.getOneInputOperator();
+            assertEquals(0, operator.activeKeys(), "no cache entry, no key counted");
+
+            Row labeled = NptFixtures.copy(template);
+            labeled.key = "unlabeled-0";
+            h.processElement(labeled, labeled.eventTimeMs);
+            h.endInput();
+            assertEquals(1, h.numKeyedStateEntries(), "a labeled row stores the key's context");
         }
     }
 

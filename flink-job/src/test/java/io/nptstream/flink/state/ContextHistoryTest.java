@@ -2,8 +2,10 @@ package io.nptstream.flink.state;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -90,6 +92,19 @@ class ContextHistoryTest {
                 new DataInputDeserializer(out.getCopyOfBuffer()), getClass().getClassLoader());
         assertEquals(ContextHistorySerializer.INSTANCE, read.restoreSerializer());
         assertTrue(ContextHistorySerializer.INSTANCE.snapshotConfiguration().resolveSchemaCompatibility(read).isCompatibleAsIs());
+    }
+
+    /** State written by another format version is refused with one line, not misread. */
+    @Test
+    void aSnapshotOfAnotherFormatVersionIsRefused() throws Exception {
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        out.writeUTF(ContextHistorySerializer.Snapshot.class.getName());
+        out.writeInt(ContextHistorySerializer.FORMAT_VERSION + 1);
+        IOException e = assertThrows(IOException.class,
+                () -> TypeSerializerSnapshot.readVersionedSnapshot(new DataInputDeserializer(out.getCopyOfBuffer()), getClass().getClassLoader()));
+        assertTrue(e.getMessage().contains("format version " + (ContextHistorySerializer.FORMAT_VERSION + 1)), e.getMessage());
+        TypeSerializerSnapshot<ContextHistory> other = new ContextHistorySerializer.Snapshot(ContextHistorySerializer.FORMAT_VERSION + 1);
+        assertTrue(ContextHistorySerializer.INSTANCE.snapshotConfiguration().resolveSchemaCompatibility(other).isIncompatible());
     }
 
     /** Rows 0..n-1 with label i, numeric {i, i}, categorical {10 i}, event time 100 i. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.nptstream.flink.config.RecordLimits;
 import io.nptstream.flink.core.Row;
 import io.nptstream.proto.Attribute;
 import io.nptstream.proto.Manifest;
@@ -84,6 +85,49 @@ class RecordValidatorTest {
         Row row = classifier.validate(newer);
         assertEquals("k", row.key);
         assertEquals(1f, row.label);
+    }
+
+    /**
+     * Issue 9, item 1: a valid record with a 400 KB key and a 400 KB id would have made a 1.2 MB
+     * prediction, over the producer's 1 MiB limit, and a restart loop. It is a small dead letter.
+     */
+    @Test
+    void oversizedRecordsKeysAndIdsAreTooLargeWithABoundedDetail() {
+        String huge = "k".repeat(400_000);
+        rejects(classifier, valid().setKey(huge).setId(huge), Reason.TOO_LARGE, "record.max-bytes");
+        RecordValidator roomy = new RecordValidator(manifest(Target.Task.CLASSIFICATION), new RecordLimits(512 << 10, 256, 256, 0));
+        rejects(roomy, valid().setKey("k".repeat(257)), Reason.TOO_LARGE, "record.max-key-bytes=256");
+        rejects(roomy, valid().setId("i".repeat(257)), Reason.TOO_LARGE, "record.max-id-bytes=256");
+        classifierAccepts(valid().setKey("k".repeat(256)).setId("i".repeat(256)));
+
+        Rejection e = assertThrows(Rejection.class, () -> classifier.validate(valid().putNumeric("x".repeat(50_000), 1).build()));
+        assertEquals(Reason.UNKNOWN_FEATURE, e.reason);
+        assertTrue(e.getMessage().length() <= Rejection.MAX_DETAIL + 40, "a bounded detail, not the sender's 50,000 characters");
+        assertTrue(e.getMessage().contains("(50000 characters)"), e.getMessage());
+    }
+
+    /** Issue 9, item 3: a negative event time, or one far after the record's Kafka timestamp, must not age out a key's context. */
+    @Test
+    void eventTimesAreBounded() throws Rejection {
+        rejects(classifier, valid().setEventTimeMs(-1), Reason.OUT_OF_RANGE, "event_time_ms -1 is negative");
+        rejects(classifier, valid().setEventTimeMs(Long.MIN_VALUE), Reason.OUT_OF_RANGE, "negative");
+        long kafka = 1_700_000_000_000L;
+        long day = 24L * 3600 * 1000;
+        byte[] future = valid().setEventTimeMs(kafka + day + 1).build().toByteArray();
+        Rejection e = assertThrows(Rejection.class, () -> classifier.validate(future, kafka));
+        assertEquals(Reason.OUT_OF_RANGE, e.reason);
+        assertTrue(e.getMessage().contains("record.max-event-time-ahead-ms=" + day), e.getMessage());
+        assertEquals(kafka + day, classifier.validate(valid().setEventTimeMs(kafka + day).build().toByteArray(), kafka).eventTimeMs);
+        assertEquals(kafka + day + 1, classifier.validate(future).eventTimeMs, "no Kafka timestamp (a CSV): no bound");
+        assertEquals(0, classifier.validate(valid().setEventTimeMs(0).build().toByteArray(), kafka).eventTimeMs, "0 = no event time");
+    }
+
+    private void classifierAccepts(Record.Builder r) {
+        try {
+            classifier.validate(r.build().toByteArray());
+        } catch (Rejection e) {
+            throw new AssertionError("rejected: " + e.getMessage());
+        }
     }
 
     @Test
