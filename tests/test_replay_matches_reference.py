@@ -50,7 +50,7 @@ def replay(model_dir: pathlib.Path, out: pathlib.Path, *options: str):
 
 @pytest.mark.parametrize("name,options", [
     ("causal-cls", ["--batch.size", "32"]),
-    ("causal-cls", ["--batch.size", "1", "--inference", "full_recompute"]),
+    ("causal-cls", ["--batch.size", "1", "--inference", "recompute"]),
     ("bidir-cls", ["--batch.size", "16"]),
     ("causal-reg", ["--batch.size", "64"]),
 ])
