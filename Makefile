@@ -13,7 +13,7 @@ FIXTURES := $(ROOT)/build/fixtures
 export ORT_DISABLE_TELEMETRY := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: model demo test test-python test-java test-e2e bench bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
+.PHONY: model demo test test-python test-java test-e2e chaos bench bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
 
 venv: $(VENV)/.requirements
 $(VENV)/.requirements: model-export/requirements.txt
@@ -52,6 +52,15 @@ test-e2e: fixtures
 
 # test-java has installed every module, so the bench smoke run needs no second Maven build.
 test: test-python test-java test-e2e bench-smoke
+
+# Failure injection on 100,000 records over 100 keys, exactly-once, through a real broker and a
+# MiniCluster (make test runs the same test on 10,000): ends with its one-line summary.
+CHAOS_RECORDS ?= 100000
+chaos: fixtures
+	$(MVN) -q install -DskipTests
+	$(MVN) -q -pl flink-job test -Dtest='ChaosTest#injectedFailures*' -Dchaos.records=$(CHAOS_RECORDS) > build/chaos.log 2>&1 \
+		|| { tail -40 build/chaos.log; exit 1; }
+	grep '^chaos:' build/chaos.log
 
 # The bench runs in its own JVM on the bench module's classpath (MOA, a local Flink, ONNX Runtime).
 BENCH := $(ROOT)/build/bench

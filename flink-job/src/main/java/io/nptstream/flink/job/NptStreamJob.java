@@ -2,13 +2,14 @@ package io.nptstream.flink.job;
 
 import io.nptstream.flink.config.ConfigException;
 import io.nptstream.flink.config.JobConfig;
+import io.nptstream.flink.core.RawRecord;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.kafka.KafkaIO;
 import io.nptstream.flink.kafka.PredictionEncoder;
-import io.nptstream.flink.core.RawRecord;
 import io.nptstream.flink.operator.NptPredict;
 import io.nptstream.flink.validation.ValidateRecords;
+import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
@@ -58,6 +59,14 @@ public final class NptStreamJob {
 
     /** Adds the job's pipeline to {@code env}. */
     public static void build(StreamExecutionEnvironment env, JobConfig c) {
+        build(env, c, UnaryOperator.identity());
+    }
+
+    /**
+     * The pipeline, with {@code beforeSink} applied to the predictions on their way to the sink
+     * (chained to the NPT operator: the fault-injection test fails tasks there, in mid-flush).
+     */
+    static void build(StreamExecutionEnvironment env, JobConfig c, UnaryOperator<DataStream<Scored>> beforeSink) {
         env.setParallelism(c.parallelism);
         if (c.checkpointIntervalMs > 0) {
             env.enableCheckpointing(c.checkpointIntervalMs, CheckpointingMode.EXACTLY_ONCE);
@@ -70,7 +79,8 @@ public final class NptStreamJob {
                 .name("validate")
                 .uid("validate");
         SingleOutputStreamOperator<Scored> scored = NptPredict.apply(rows.keyBy(row -> row.key, Types.STRING), c.operator);
-        scored.sinkTo(KafkaIO.predictionSink(c, new PredictionEncoder(c.manifest)))
+        beforeSink.apply(scored)
+                .sinkTo(KafkaIO.predictionSink(c, new PredictionEncoder(c.manifest)))
                 .name("kafka-predictions")
                 .uid("kafka-predictions");
         rows.getSideOutput(ValidateRecords.DEAD_LETTERS)

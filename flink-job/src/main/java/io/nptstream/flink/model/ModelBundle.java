@@ -8,6 +8,7 @@ import ai.onnxruntime.TensorInfo;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.nptstream.proto.Attribute;
 import io.nptstream.proto.Context;
+import io.nptstream.proto.Golden;
 import io.nptstream.proto.Graph;
 import io.nptstream.proto.Manifest;
 import io.nptstream.proto.Target;
@@ -28,6 +29,7 @@ import java.util.TreeSet;
 public final class ModelBundle {
     public static final String FORMAT = "npt-stream/1";
     public static final String MANIFEST_FILE = "manifest.pb";
+    public static final String GOLDEN_FILE = "golden.pb";
     /** Every problem with a model folder names it as the option that points there. */
     private static final String PREFIX = "model.dir=";
 
@@ -75,11 +77,27 @@ public final class ModelBundle {
         model.windowFor(window);
         SharedSessions.checkDevice(device);
         try (SharedSessions.Lease lease = SharedSessions.acquire(model, Device.CPU, 1)) {
-            // Acquiring checks the graph's inputs and outputs against the manifest.
+            // Acquiring checks the graph's inputs and outputs against the manifest; the golden cases, its numbers.
+            GoldenCheck.check(model.golden(), lease.session(), dir);
         } catch (OrtException e) {
             throw new IllegalArgumentException(PREFIX + dir + ": ONNX Runtime failed (" + e.getMessage() + ")");
         }
         return model;
+    }
+
+    /** The folder's golden file (proto/README.md): graph inputs with PyTorch's outputs. */
+    public Golden golden() {
+        Path file = Path.of(dir).resolve(GOLDEN_FILE);
+        if (!Files.isRegularFile(file)) {
+            fail(GOLDEN_FILE + " is missing: the job checks every model against it at startup; re-export the model");
+        }
+        try {
+            return Golden.parseFrom(Files.readAllBytes(file));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalArgumentException(PREFIX + dir + ": " + GOLDEN_FILE + " is not a Golden (" + e.getMessage() + "); re-export the model");
+        } catch (IOException e) {
+            throw new IllegalArgumentException(PREFIX + dir + ": cannot read " + GOLDEN_FILE + " (" + e + ")");
+        }
     }
 
     /** The window W to serve with: {@code window}, or the model's maximum for 0; above it is refused. */

@@ -29,25 +29,15 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,7 +63,7 @@ class NptStreamJobE2ETest {
             .setConfiguration(prometheus())
             .build());
 
-    private static KafkaClusterTestKit kafka;
+    private static KafkaBroker kafka;
 
     private static Configuration prometheus() {
         Configuration conf = new Configuration();
@@ -92,19 +82,7 @@ class NptStreamJobE2ETest {
 
     @BeforeAll
     static void startKafka() throws Exception {
-        kafka = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
-                        .setCombined(true)
-                        .setNumBrokerNodes(1)
-                        .setNumControllerNodes(1)
-                        .build())
-                .setConfigProp("offsets.topic.replication.factor", "1")
-                .setConfigProp("transaction.state.log.replication.factor", "1")
-                .setConfigProp("transaction.state.log.min.isr", "1")
-                .setConfigProp("group.initial.rebalance.delay.ms", "0")
-                .build();
-        kafka.format();
-        kafka.startup();
-        kafka.waitForReadyBrokers();
+        kafka = KafkaBroker.start();
     }
 
     @AfterAll
@@ -122,12 +100,11 @@ class NptStreamJobE2ETest {
         String in = fixture + "-records";
         String out = fixture + "-predictions";
         String dead = fixture + "-dead-letters";
-        try (Admin admin = Admin.create(kafka.clientProperties())) {
-            admin.createTopics(List.of(new NewTopic(in, 3, (short) 1), new NewTopic(out, 2, (short) 1), new NewTopic(dead, 1, (short) 1)))
-                    .all().get(30, TimeUnit.SECONDS);
-        }
+        kafka.createTopic(in, 3);
+        kafka.createTopic(out, 2);
+        kafka.createTopic(dead, 1);
         JobConfig config = JobConfig.from(new Settings(Map.ofEntries(
-                Map.entry("kafka.bootstrap", kafka.bootstrapServers()),
+                Map.entry("kafka.bootstrap", kafka.bootstrap()),
                 Map.entry("kafka.topic.in", in),
                 Map.entry("kafka.topic.out", out),
                 Map.entry("kafka.topic.dead-letter", dead),
@@ -159,18 +136,16 @@ class NptStreamJobE2ETest {
 
     @Test
     void aMissingTopicStopsStartupWithOneLine() throws Exception {
-        try (Admin admin = Admin.create(kafka.clientProperties())) {
-            admin.createTopics(List.of(new NewTopic("check-out", 1, (short) 1), new NewTopic("check-dead", 1, (short) 1)))
-                    .all().get(30, TimeUnit.SECONDS);
-        }
+        kafka.createTopic("check-out", 1);
+        kafka.createTopic("check-dead", 1);
         JobConfig config = JobConfig.from(new Settings(Map.of(
-                "kafka.bootstrap", kafka.bootstrapServers(),
+                "kafka.bootstrap", kafka.bootstrap(),
                 "kafka.topic.in", "no-such-topic",
                 "kafka.topic.out", "check-out",
                 "kafka.topic.dead-letter", "check-dead",
                 "model.dir", Fixtures.model("causal-cls").toString())));
         ConfigException e = assertThrows(ConfigException.class, () -> KafkaIO.checkTopics(config));
-        assertEquals("kafka.topic.in=no-such-topic does not exist on " + kafka.bootstrapServers() + ": create the topic or fix the name", e.getMessage());
+        assertEquals("kafka.topic.in=no-such-topic does not exist on " + kafka.bootstrap() + ": create the topic or fix the name", e.getMessage());
     }
 
     /** The golden stream, keyed so each key stays in one partition, with bad records between its rows. */
@@ -196,8 +171,7 @@ class NptStreamJobE2ETest {
                 "huge", Reason.TOO_LARGE, "future", Reason.OUT_OF_RANGE));
         records.forEach((id, r) -> bad.put(id, r.toBuilder().setId(id.equals("huge") ? "i".repeat(400_000) : id).build().toByteArray()));
 
-        Properties p = kafka.clientProperties();
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> producer = kafka.producer()) {
             var badOnes = new ArrayList<>(bad.values());
             for (int i = 0; i < golden.getStreamCount(); i++) {
                 Record r = golden.getStream(i);
@@ -214,21 +188,9 @@ class NptStreamJobE2ETest {
         return reasons;
     }
 
-    /** Reads {@code count} messages, then briefly more, so that duplicates would show. */
+    /** Reads {@code count} committed messages, then briefly more, so that duplicates would show. */
     private static List<ConsumerRecord<byte[], byte[]>> read(String topic, int count) {
-        Properties p = kafka.clientProperties();
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, topic + "-reader");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<ConsumerRecord<byte[], byte[]>> got = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (got.size() < count && System.nanoTime() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(got::add);
-            }
-            consumer.poll(Duration.ofSeconds(2)).forEach(got::add);
-        }
+        List<ConsumerRecord<byte[], byte[]>> got = kafka.readCommitted(topic, count, TIMEOUT);
         assertEquals(count, got.size(), "messages on " + topic);
         return got;
     }

@@ -7,10 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.model.Device;
+import io.nptstream.proto.Golden;
+import io.nptstream.proto.GoldenCase;
 import io.nptstream.proto.Manifest;
+import io.nptstream.proto.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,6 +32,34 @@ class NptPredictStartupTest {
     @Test
     void aFolderWithoutManifestIsNamed() {
         assertStartupFails(config(tmp), "model.dir=" + tmp + " has no manifest.pb: point it at a folder exported by model-export");
+    }
+
+    /** Issue 9: corrupt model files stop startup with one line. */
+    @Test
+    void aTruncatedGraphIsRefused() throws Exception {
+        Path source = NptFixtures.dir(NptFixtures.CAUSAL_CLS);
+        copy(source, tmp, "manifest.pb");
+        copy(source, tmp, "golden.pb");
+        byte[] graph = Files.readAllBytes(source.resolve("model.onnx"));
+        Files.write(tmp.resolve("model.onnx"), Arrays.copyOf(graph, graph.length / 2));
+        assertStartupFails(config(tmp), "model.dir=" + tmp + ": ONNX Runtime cannot load model.onnx (");
+    }
+
+    @Test
+    void aMissingOrWrongGoldenFileIsRefused() throws Exception {
+        Path source = NptFixtures.dir(NptFixtures.CAUSAL_CLS);
+        copy(source, tmp, "manifest.pb");
+        copy(source, tmp, "model.onnx");
+        assertStartupFails(config(tmp), "model.dir=" + tmp + ": golden.pb is missing: the job checks every model against it at startup");
+        Files.write(tmp.resolve("golden.pb"), new byte[] {7, 7, 7});
+        assertStartupFails(config(tmp), "model.dir=" + tmp + ": golden.pb is not a Golden");
+        // A golden file whose numbers the graph does not give: another graph, or a corrupted one.
+        Golden golden = NptFixtures.golden(NptFixtures.CAUSAL_CLS);
+        GoldenCase c = golden.getCases(0);
+        Tensor out = c.getOutputs(0);
+        Files.write(tmp.resolve("golden.pb"), golden.toBuilder()
+                .setCases(0, c.toBuilder().setOutputs(0, out.toBuilder().setF32(0, out.getF32(0) + 0.5f))).build().toByteArray());
+        assertStartupFails(config(tmp), "model.dir=" + tmp + ": golden case '" + c.getName() + "', output " + out.getName() + " differs from PyTorch's");
     }
 
     @Test
