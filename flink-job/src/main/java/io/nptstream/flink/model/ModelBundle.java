@@ -85,6 +85,24 @@ public final class ModelBundle {
         return model;
     }
 
+    /**
+     * What the stored context rows mean: the features in order with their kinds and vocabularies,
+     * and the target with its classes. Rows stored under one layout are read right by any model of
+     * the same layout (its caches are rebuilt from them), and by no other.
+     */
+    public String stateLayout() {
+        StringBuilder b = new StringBuilder("features");
+        for (Attribute a : manifest.getFeaturesList()) {
+            b.append(' ').append(a.getName()).append(':').append(a.getKind() == Attribute.Kind.NUMERIC ? "numeric" : "categorical");
+            if (a.getKind() == Attribute.Kind.CATEGORICAL) {
+                b.append(a.getCategoriesList());
+            }
+        }
+        Target t = manifest.getTarget();
+        b.append("; target ").append(t.getName()).append(':').append(t.getTask() == Target.Task.CLASSIFICATION ? "classes" + t.getClassesList() : "value");
+        return b.toString();
+    }
+
     /** The folder's golden file (proto/README.md): graph inputs with PyTorch's outputs. */
     public Golden golden() {
         Path file = Path.of(dir).resolve(GOLDEN_FILE);

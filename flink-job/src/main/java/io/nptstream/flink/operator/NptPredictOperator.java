@@ -20,9 +20,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
@@ -41,6 +46,8 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
     private static final long serialVersionUID = 1L;
 
     static final String STATE_NAME = "npt-context-history";
+    /** The layout (ModelBundle.stateLayout) of the model that wrote the keyed state, in every snapshot. */
+    static final String LAYOUT_STATE_NAME = "npt-model-layout";
 
     private final NptOperatorConfig config;
 
@@ -50,6 +57,7 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
     private transient KvCache cache;
     private transient InferenceEngine engine;
     private transient ValueState<ContextHistory> histories;
+    private transient ListState<String> layout;
     private transient NptMetrics metrics;
     private transient List<Buffered> buffer;
     private transient FlushTrigger trigger;
@@ -83,9 +91,22 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
     }
 
     @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        layout = context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>(LAYOUT_STATE_NAME, String.class));
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        layout.update(List.of(model.stateLayout()));
+    }
+
+    @Override
     public void open() throws Exception {
         super.open();
         model = ModelBundle.load(config.modelDir);
+        checkRestoredLayout();
         window = model.windowFor(config.window);
         session = SharedSessions.acquire(model, config.device, config.intraOpThreads);
         if (!model.isCausal()) {
@@ -216,6 +237,22 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
                 setCurrentKey(l.batch.key);
                 histories.update(l.batch.history);
                 keysStored += l.stored == null ? 1 : 0;
+            }
+        }
+    }
+
+    /**
+     * A restore with a model whose layout differs from the one that wrote the state would misread
+     * every stored row: the job stops for good (no restart could help) with one line. A model of
+     * the same layout starts, and rebuilds its caches from the stored rows.
+     */
+    private void checkRestoredLayout() throws Exception {
+        String current = model.stateLayout();
+        for (String written : layout.get()) {
+            if (!written.equals(current)) {
+                throw new SuppressRestartsException(new IllegalStateException("the state was written by a model of layout ["
+                        + written + "]; model " + model.version() + " in " + model.dir() + " has layout [" + current
+                        + "]: restore with a model of the same features and target, or start this model without the old state"));
             }
         }
     }

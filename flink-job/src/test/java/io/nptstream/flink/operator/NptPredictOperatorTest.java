@@ -5,6 +5,7 @@ import static io.nptstream.flink.operator.NptFixtures.CAUSAL_CLS;
 import static io.nptstream.flink.operator.NptFixtures.CAUSAL_REG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.nptstream.flink.config.NptOperatorConfig;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -112,9 +114,34 @@ class NptPredictOperatorTest {
         assertSame(heap, runWithRestore(config, rows, rows.size() / 3, true), 1e-5);
     }
 
-    /** Runs rows[0, cut) in one harness, snapshots it, restores into a fresh one and runs the rest there. */
-    private static List<Scored> runWithRestore(NptOperatorConfig config, List<Row> rows, int cut, boolean rocksDb)
-            throws Exception {
+    /**
+     * Issue 9: a model of another layout refuses the restored state with one line and no restart;
+     * a model of the same layout (here the BIDIRECTIONAL one) serves the stored rows, its caches rebuilt.
+     */
+    @Test
+    void aRestoreChecksTheModelLayoutAgainstTheState() throws Exception {
+        List<Row> rows = NptFixtures.goldenRows(CAUSAL_CLS);
+        int cut = rows.size() / 2;
+        NptOperatorConfig written = NptFixtures.config(CAUSAL_CLS, SMALL_WINDOW);
+        NptOperatorConfig sameLayout = NptFixtures.config(BIDIR_CLS, SMALL_WINDOW);
+        List<Scored> reference = NptFixtures.run(sameLayout, rows);
+        List<Scored> out = runWithRestore(written, sameLayout, rows, cut, false);
+        assertSame(reference.subList(cut, rows.size()), out.subList(cut, rows.size()), 1e-5);
+
+        NptOperatorConfig otherLayout = NptFixtures.config(CAUSAL_REG, SMALL_WINDOW);
+        SuppressRestartsException e = assertThrows(SuppressRestartsException.class,
+                () -> runWithRestore(written, otherLayout, rows, cut, false));
+        assertTrue(e.getCause().getMessage().startsWith("the state was written by a model of layout [features "), e.getCause().getMessage());
+        assertTrue(e.getCause().getMessage().endsWith("restore with a model of the same features and target, or start this model without the old state"));
+    }
+
+    private static List<Scored> runWithRestore(NptOperatorConfig config, List<Row> rows, int cut, boolean rocksDb) throws Exception {
+        return runWithRestore(config, config, rows, cut, rocksDb);
+    }
+
+    /** Runs rows[0, cut) in one harness, snapshots it, restores into a fresh one (of config {@code restored}) and runs the rest there. */
+    private static List<Scored> runWithRestore(NptOperatorConfig config, NptOperatorConfig restored, List<Row> rows, int cut,
+                                               boolean rocksDb) throws Exception {
         List<Scored> out = new ArrayList<>();
         OperatorSubtaskState snapshot;
         try (KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> first = NptFixtures.harness(config)) {
@@ -133,7 +160,7 @@ class NptPredictOperatorTest {
             out.addAll(first.extractOutputValues());
             assertEquals(cut, out.size(), "the checkpoint flushed the buffer");
         }
-        try (KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> second = NptFixtures.harness(config)) {
+        try (KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> second = NptFixtures.harness(restored)) {
             if (rocksDb) {
                 second.setStateBackend(new EmbeddedRocksDBStateBackend());
             }
