@@ -26,6 +26,8 @@ final class MalformedRecords {
         if (!manifest.getTarget().getClassesList().isEmpty()) {
             bad.put(Reason.UNKNOWN_CLASS, valid.toBuilder().setId("bad-class").setLabelClass("maybe").build().toByteArray());
         }
+        // A 1 KB key: each prediction carries its key twice, so keys are bounded (record.max-key-bytes).
+        bad.put(Reason.TOO_LARGE, valid.toBuilder().setId("bad-key-size").setKey("k".repeat(1024)).build().toByteArray());
         return bad;
     }
 }
