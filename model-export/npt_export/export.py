@@ -17,6 +17,7 @@ import sys
 import warnings
 
 import numpy as np
+import onnx
 import torch
 from google.protobuf import json_format
 
@@ -118,6 +119,21 @@ def export_onnx(model: NPT, path: str, example: dict[str, torch.Tensor]):
         torch.onnx.export(Graph(model), tuple(example[n] for n in names), path, input_names=names,
                           output_names=output_names(cfg), dynamic_shapes=(shapes,),
                           opset_version=OPSET, dynamo=True, verbose=False, external_data=False)
+    strip_provenance(path)
+
+
+def strip_provenance(path: str):
+    """Drops what the exporter writes about where it ran: each node's metadata (stack traces with
+    this machine's absolute source paths, FX node dumps) and doc strings. The graph computes the
+    same; the file, and so `model_version` (its hash), become a function of the weights and the
+    code's graph alone: the same training gives the same version in any clone."""
+    m = onnx.load(path)
+    for node in m.graph.node:
+        del node.metadata_props[:]
+        node.doc_string = ""
+    del m.metadata_props[:]
+    m.graph.doc_string = ""
+    onnx.save(m, path)
 
 
 def run_onnx(path: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from npt_export.export import (FORMAT, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, Graph, golden_inputs,
+from npt_export.export import (FORMAT, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, Graph, export, golden_inputs,
                                 input_names, load)
 from npt_export.fixtures import FIXTURES
 from npt_export.train import CHECKPOINT_FILE
@@ -37,6 +37,17 @@ def array(t: mpb.Tensor):
     if t.i64:
         return np.array(t.i64, dtype=np.int64).reshape(t.shape)
     return np.array(t.b, dtype=bool).reshape(t.shape)
+
+
+def test_the_same_checkpoint_exports_to_the_same_version_anywhere(exported, tmp_path):
+    """model_version is the graph file's hash: it must not depend on the folder or machine it was
+    exported on, and the file must not carry this machine's source paths."""
+    folder = exported["causal-cls"]
+    first, second = tmp_path / "a" / "deep" / "place", tmp_path / "b"
+    versions = [export(os.path.join(folder, CHECKPOINT_FILE), str(out)).model_version for out in (first, second)]
+    assert versions[0] == versions[1] == read(folder, MANIFEST_FILE, mpb.Manifest()).model_version
+    graph = (first / MODEL_FILE).read_bytes()
+    assert b"stack_trace" not in graph and os.path.dirname(os.path.abspath(__file__)).encode() not in graph
 
 
 @pytest.mark.parametrize("name", list(FIXTURES))
