@@ -5,6 +5,7 @@ import static io.nptstream.flink.config.NptOptions.CHECKPOINT_INTERVAL_MS;
 import static io.nptstream.flink.config.NptOptions.DELIVERY;
 import static io.nptstream.flink.config.NptOptions.GROUP;
 import static io.nptstream.flink.config.NptOptions.KAFKA_BOOTSTRAP;
+import static io.nptstream.flink.config.NptOptions.KAFKA_PROPERTIES;
 import static io.nptstream.flink.config.NptOptions.METRICS_PORT;
 import static io.nptstream.flink.config.NptOptions.PARALLELISM;
 import static io.nptstream.flink.config.NptOptions.TOPIC_DEAD_LETTER;
@@ -14,6 +15,7 @@ import static io.nptstream.flink.config.NptOptions.TRANSACTIONAL_ID_PREFIX;
 
 import io.nptstream.flink.model.ModelBundle;
 import io.nptstream.proto.Manifest;
+import java.util.Map;
 
 /**
  * The Kafka job's configuration: the bundled {@value #DEFAULT_RESOURCE} (or {@code --config file}),
@@ -32,6 +34,8 @@ public final class JobConfig {
     public final String group;
     public final Delivery delivery;
     public final String transactionalIdPrefix;
+    /** The kafka.properties.* settings, by Kafka client key. */
+    public final Map<String, String> kafkaProperties;
     public final int parallelism;
     public final long checkpointIntervalMs;
     public final String checkpointDir;
@@ -49,6 +53,7 @@ public final class JobConfig {
         group = s.get(GROUP);
         delivery = s.get(DELIVERY);
         transactionalIdPrefix = s.get(TRANSACTIONAL_ID_PREFIX);
+        kafkaProperties = s.get(KAFKA_PROPERTIES);
         parallelism = s.get(PARALLELISM);
         checkpointIntervalMs = s.get(CHECKPOINT_INTERVAL_MS);
         checkpointDir = s.get(CHECKPOINT_DIR);

@@ -4,6 +4,7 @@ import io.nptstream.flink.config.JobConfig.Delivery;
 import io.nptstream.flink.config.NptOperatorConfig.Inference;
 import io.nptstream.flink.model.Device;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Every option of the job, declared once: the job and Replay read them through {@link Settings},
@@ -28,6 +29,11 @@ public final class NptOptions {
                     + "`isolation.level=read_committed`); needs checkpoints");
     public static final Option<String> TRANSACTIONAL_ID_PREFIX = Option.text("kafka.transactional-id-prefix", "npt-stream",
             "prefix of the sinks' transactional ids (exactly-once); unique per job on a cluster");
+    public static final Option<Map<String, String>> KAFKA_PROPERTIES = Option.prefixed("kafka.properties.",
+            "any Kafka client setting, passed to the source, both sinks and the startup topic check, e.g. "
+                    + "`kafka.properties.security.protocol=SASL_SSL`, `kafka.properties.sasl.mechanism=SCRAM-SHA-512`, "
+                    + "`kafka.properties.ssl.truststore.location=...`, `kafka.properties.max.request.size=2097152`; "
+                    + "the options above win over it for what they set");
     public static final Option<String> MODEL_DIR = Option.required("model.dir",
             "folder with `model.onnx`, `manifest.pb`, `golden.pb` from model-export");
     public static final Option<Integer> WINDOW = Option.integer("window", 0, 0, 1 << 20,
@@ -77,7 +83,7 @@ public final class NptOptions {
 
     /** Every option of the Kafka job, in the order of the table. */
     public static final List<Option<?>> JOB = List.of(KAFKA_BOOTSTRAP, TOPIC_IN, TOPIC_OUT, TOPIC_DEAD_LETTER, GROUP,
-            DELIVERY, TRANSACTIONAL_ID_PREFIX, MODEL_DIR, WINDOW, BATCH_SIZE, BATCH_DELAY_MS, ORT_THREADS, DEVICE,
+            DELIVERY, TRANSACTIONAL_ID_PREFIX, KAFKA_PROPERTIES, MODEL_DIR, WINDOW, BATCH_SIZE, BATCH_DELAY_MS, ORT_THREADS, DEVICE,
             INFERENCE, PARALLELISM, CHECKPOINT_INTERVAL_MS, CHECKPOINT_DIR, MAX_AGE_MS, STATE_TTL_MS, CACHE_MAX_BYTES,
             RECORD_MAX_BYTES, RECORD_MAX_KEY_BYTES, RECORD_MAX_ID_BYTES, RECORD_MAX_EVENT_TIME_AHEAD_MS, METRICS_PORT);
 
@@ -85,7 +91,7 @@ public final class NptOptions {
     public static String markdownTable() {
         StringBuilder md = new StringBuilder("| key | default | meaning |\n|---|---|---|\n");
         for (Option<?> o : JOB) {
-            md.append("| `").append(o.key()).append("` | ").append(o.defaultText()).append(" | ").append(o.description()).append(" |\n");
+            md.append("| `").append(o.keyText()).append("` | ").append(o.defaultText()).append(" | ").append(o.description()).append(" |\n");
         }
         return md.toString();
     }

@@ -1,6 +1,7 @@
 package io.nptstream.flink.config;
 
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * One option: its key, type, default, range and description, declared once in {@link NptOptions}
@@ -15,8 +16,15 @@ public final class Option<T> {
     private final long min;
     private final long max;
     private final String description;
+    /** Every key that starts with {@link #key}: their values, by the rest of the key. */
+    private final boolean prefix;
 
     private Option(String key, Class<T> type, T defaultValue, boolean required, long min, long max, String description) {
+        this(key, type, defaultValue, required, min, max, description, false);
+    }
+
+    private Option(String key, Class<T> type, T defaultValue, boolean required, long min, long max, String description,
+                   boolean prefix) {
         this.key = key;
         this.type = type;
         this.defaultValue = defaultValue;
@@ -24,6 +32,13 @@ public final class Option<T> {
         this.min = min;
         this.max = max;
         this.description = description;
+        this.prefix = prefix;
+    }
+
+    /** All keys under {@code prefix} (which ends with a dot), passed on as they are: {@code prefix + name = value}. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static Option<Map<String, String>> prefixed(String prefix, String description) {
+        return new Option<>(prefix, (Class) Map.class, Map.of(), false, 0, 0, description, true);
     }
 
     /** Text with a default; null = none. */
@@ -64,6 +79,10 @@ public final class Option<T> {
         return type;
     }
 
+    boolean isPrefix() {
+        return prefix;
+    }
+
     boolean isRequired() {
         return required;
     }
@@ -81,9 +100,14 @@ public final class Option<T> {
         return value instanceof Enum<?> e ? e.name().toLowerCase(Locale.ROOT).replace('_', '-') : String.valueOf(value);
     }
 
+    /** The key as the options table shows it. */
+    String keyText() {
+        return prefix ? key + "*" : key;
+    }
+
     /** The default as the options table shows it. */
     String defaultText() {
-        return required ? "(required)" : defaultValue == null ? "(none)" : "`" + format(defaultValue) + "`";
+        return required ? "(required)" : defaultValue == null || prefix ? "(none)" : "`" + format(defaultValue) + "`";
     }
 
     /** One line for a value outside the range, or null when it is inside (or the option has none). */

@@ -93,6 +93,9 @@ public final class Settings {
 
     /** The option's value, or its default when it is unset or bad (a bad or missing value is a problem). */
     public <T> T get(Option<T> option) {
+        if (option.isPrefix()) {
+            return option.type().cast(prefixed(option.key()));
+        }
         String key = option.key();
         read.add(key);
         String v = values.get(key);
@@ -122,6 +125,17 @@ public final class Settings {
             problem(key + "=" + v + " is not a whole number: use a whole number from " + option.min() + " to " + option.max());
             return option.defaultValue();
         }
+    }
+
+    private Map<String, String> prefixed(String prefix) {
+        Map<String, String> found = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : values.entrySet()) {
+            if (e.getKey().startsWith(prefix) && e.getKey().length() > prefix.length()) {
+                read.add(e.getKey());
+                found.put(e.getKey().substring(prefix.length()), e.getValue());
+            }
+        }
+        return Map.copyOf(found);
     }
 
     private <T> T choice(Option<T> option, String v) {

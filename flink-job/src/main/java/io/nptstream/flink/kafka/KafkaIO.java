@@ -2,6 +2,7 @@ package io.nptstream.flink.kafka;
 
 import io.nptstream.flink.config.ConfigException;
 import io.nptstream.flink.config.JobConfig;
+import io.nptstream.flink.config.NptOptions;
 import io.nptstream.flink.core.RawRecord;
 import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Scored;
@@ -22,9 +23,12 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.common.KafkaException;
 
 /** The job's Kafka source and sinks, built from the configuration. */
 public final class KafkaIO {
+    private static final String TRANSACTION_TIMEOUT = "transaction.timeout.ms";
+
     private KafkaIO() {}
 
     /**
@@ -32,13 +36,16 @@ public final class KafkaIO {
      * address or topic name is one line instead of a job that restarts forever.
      */
     public static void checkTopics(JobConfig c) throws ConfigException {
-        Properties p = new Properties();
+        Properties p = clientProperties(c);
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrap);
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
         Set<String> existing;
         try (Admin admin = Admin.create(p)) {
             existing = admin.listTopics().names().get(20, TimeUnit.SECONDS);
+        } catch (KafkaException e) {
+            throw new ConfigException(NptOptions.KAFKA_PROPERTIES.key() + "*: the Kafka client refuses the settings ("
+                    + e.getMessage() + (e.getCause() == null ? "" : ": " + e.getCause().getMessage()) + "): fix them");
         } catch (ExecutionException | TimeoutException e) {
             throw new ConfigException("kafka.bootstrap=" + c.kafkaBootstrap + ": no broker answered (" + e.getClass().getSimpleName()
                     + "): start the broker or fix the address");
@@ -48,9 +55,9 @@ public final class KafkaIO {
         }
         List<String> problems = new ArrayList<>();
         Map<String, String> topics = new LinkedHashMap<>();
-        topics.put("kafka.topic.in", c.topicIn);
-        topics.put("kafka.topic.out", c.topicOut);
-        topics.put("kafka.topic.dead-letter", c.topicDeadLetter);
+        topics.put(NptOptions.TOPIC_IN.key(), c.topicIn);
+        topics.put(NptOptions.TOPIC_OUT.key(), c.topicOut);
+        topics.put(NptOptions.TOPIC_DEAD_LETTER.key(), c.topicDeadLetter);
         topics.forEach((key, topic) -> {
             if (!existing.contains(topic)) {
                 problems.add(key + "=" + topic + " does not exist on " + c.kafkaBootstrap + ": create the topic or fix the name");
@@ -61,9 +68,17 @@ public final class KafkaIO {
         }
     }
 
+    /** The kafka.properties.* settings (security, client tuning), the base of every client the job makes. */
+    static Properties clientProperties(JobConfig c) {
+        Properties p = new Properties();
+        p.putAll(c.kafkaProperties);
+        return p;
+    }
+
     /** Reads the input topic from the group's committed offsets, or from the start for a new group. */
     public static KafkaSource<RawRecord> source(JobConfig c) {
         return KafkaSource.<RawRecord>builder()
+                .setProperties(clientProperties(c))
                 .setBootstrapServers(c.kafkaBootstrap)
                 .setTopics(c.topicIn)
                 .setGroupId(c.group)
@@ -85,14 +100,17 @@ public final class KafkaIO {
     private static <T> KafkaSink<T> sink(JobConfig c, KafkaRecordSerializationSchema<T> schema, String name) {
         boolean exactlyOnce = c.delivery == JobConfig.Delivery.EXACTLY_ONCE;
         var builder = KafkaSink.<T>builder()
+                .setKafkaProducerConfig(clientProperties(c))
                 .setBootstrapServers(c.kafkaBootstrap)
                 .setRecordSerializer(schema)
                 .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE);
         if (exactlyOnce) {
             // Each sink needs its own transactional ids; the timeout must stay under the broker's
             // transaction.max.timeout.ms (15 min by default).
-            builder.setTransactionalIdPrefix(c.transactionalIdPrefix + "-" + name)
-                    .setProperty("transaction.timeout.ms", "600000");
+            builder.setTransactionalIdPrefix(c.transactionalIdPrefix + "-" + name);
+            if (!c.kafkaProperties.containsKey(TRANSACTION_TIMEOUT)) {
+                builder.setProperty(TRANSACTION_TIMEOUT, "600000");
+            }
         }
         return builder.build();
     }

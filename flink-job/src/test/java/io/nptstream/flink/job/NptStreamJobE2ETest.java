@@ -111,6 +111,8 @@ class NptStreamJobE2ETest {
                 Map.entry("kafka.group", fixture),
                 Map.entry("kafka.delivery", delivery),
                 Map.entry("kafka.transactional-id-prefix", fixture),
+                // A client setting through to the source, both sinks and the topic check.
+                Map.entry("kafka.properties.client.dns.lookup", "use_all_dns_ips"),
                 Map.entry("model.dir", model.toString()),
                 Map.entry("window", String.valueOf(golden.getWindow())),
                 Map.entry("batch.size", "8"),
@@ -146,6 +148,19 @@ class NptStreamJobE2ETest {
                 "model.dir", Fixtures.model("causal-cls").toString())));
         ConfigException e = assertThrows(ConfigException.class, () -> KafkaIO.checkTopics(config));
         assertEquals("kafka.topic.in=no-such-topic does not exist on " + kafka.bootstrap() + ": create the topic or fix the name", e.getMessage());
+    }
+
+    /** kafka.properties.* reach the Kafka clients (here the startup check's): a bad one is one line, not a stack trace. */
+    @Test
+    void kafkaPropertiesReachTheClients() throws Exception {
+        JobConfig config = JobConfig.from(new Settings(Map.of(
+                "kafka.bootstrap", kafka.bootstrap(),
+                "kafka.properties.security.protocol", "NOT_A_PROTOCOL",
+                "model.dir", Fixtures.model("causal-cls").toString())));
+        assertEquals(Map.of("security.protocol", "NOT_A_PROTOCOL"), config.kafkaProperties);
+        ConfigException e = assertThrows(ConfigException.class, () -> KafkaIO.checkTopics(config));
+        assertTrue(e.getMessage().startsWith("kafka.properties.*: the Kafka client refuses the settings (")
+                && e.getMessage().contains("NOT_A_PROTOCOL"), e.getMessage());
     }
 
     /** The golden stream, keyed so each key stays in one partition, with bad records between its rows. */
