@@ -13,7 +13,7 @@ FIXTURES := $(ROOT)/build/fixtures
 export ORT_DISABLE_TELEMETRY := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: model demo test test-python test-java test-e2e chaos bench bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
+.PHONY: model demo test test-python test-java test-e2e check-alerts chaos bench bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
 
 venv: $(VENV)/.requirements
 $(VENV)/.requirements: model-export/requirements.txt
@@ -50,8 +50,12 @@ test-e2e: fixtures
 	$(MVN) -q -pl flink-job dependency:build-classpath -Dmdep.outputFile=$(ROOT)/build/flink-job.classpath
 	PYTHONPATH=$(PYPATH) $(PY) -m pytest -q tests
 
+# The Prometheus alert rules parse and fire when they should, and the dashboard's queries parse (promtool).
+check-alerts:
+	deploy/prometheus/check.sh
+
 # test-java has installed every module, so the bench smoke run needs no second Maven build.
-test: test-python test-java test-e2e bench-smoke
+test: test-python test-java test-e2e bench-smoke check-alerts
 
 # Failure injection on 100,000 records over 100 keys, exactly-once, through a real broker and a
 # MiniCluster (make test runs the same test on 10,000): ends with its one-line summary.
