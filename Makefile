@@ -13,7 +13,7 @@ FIXTURES := $(ROOT)/build/fixtures
 export ORT_DISABLE_TELEMETRY := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: model demo test test-python test-java test-e2e check-alerts chaos bench bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
+.PHONY: model demo cluster-demo test test-python test-java test-e2e check-alerts chaos bench bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
 
 venv: $(VENV)/.requirements
 $(VENV)/.requirements: model-export/requirements.txt
@@ -99,6 +99,11 @@ bench-smoke: fixtures bench-classpath $(BENCH)/matmul.onnx
 # progress and final figures, then everything stopped (deploy/README.md; DEMO_ROWS=5000 for a part of the stream).
 demo: jars
 	deploy/demo.sh
+
+# The production shape on one machine: broker, a 2-TaskManager session cluster, a real Prometheus,
+# the job at parallelism 2 upgraded by savepoint mid-stream, every dashboard query checked (deploy/README.md).
+cluster-demo: jars
+	deploy/cluster-demo.sh
 
 jars:
 	$(MVN) -q install -DskipTests

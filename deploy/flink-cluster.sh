@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # A standalone Flink 2.2 session cluster from Maven Central jars (no distribution download):
-#   deploy/flink-cluster.sh start          JobManager + one TaskManager (two JVMs), REST on 127.0.0.1:8081
+#   deploy/flink-cluster.sh start          JobManager + TASKMANAGERS TaskManagers (default 2), each its own JVM,
+#                                          REST on 127.0.0.1:8081, Prometheus reporters on 9250-9260
 #   deploy/flink-cluster.sh submit ARGS..  flink run -d the shaded job jar with the job's --key value ARGS
-#   deploy/flink-cluster.sh stop           stop both
+#   deploy/flink-cluster.sh upgrade JOB ARGS..
+#                                          stop JOB with a savepoint, then submit the (new) jar with ARGS from it
+#   deploy/flink-cluster.sh stop           stop them all
 # Logs and pids in build/flink. The TaskManager gets ORT_DISABLE_TELEMETRY=1 and its own java.io.tmpdir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,11 +60,14 @@ case "${1:-}" in
   start)
     start_jvm jobmanager org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint -Xmx768m
     mapfile -t params < <(tm_params)
-    # shellcheck disable=SC2086
-    start_jvm taskmanager org.apache.flink.runtime.taskexecutor.TaskManagerRunner ${params[0]} -- ${params[1]}
+    taskmanagers=${TASKMANAGERS:-2}
+    for i in $(seq "$taskmanagers"); do
+      # shellcheck disable=SC2086
+      start_jvm "taskmanager-$i" org.apache.flink.runtime.taskexecutor.TaskManagerRunner ${params[0]} -- ${params[1]}
+    done
     for _ in $(seq 120); do
-      if curl -sf http://127.0.0.1:8081/taskmanagers 2>/dev/null | grep -q '"id"'; then
-        echo "flink session cluster on http://127.0.0.1:8081 (logs in $dir)"; exit 0
+      if [ "$(curl -sf http://127.0.0.1:8081/taskmanagers 2>/dev/null | grep -o '"id"' | wc -l)" -ge "$taskmanagers" ]; then
+        echo "flink session cluster on http://127.0.0.1:8081, $taskmanagers TaskManagers (logs in $dir)"; exit 0
       fi
       sleep 0.5
     done
@@ -70,8 +76,30 @@ case "${1:-}" in
     shift
     [ -f "$jar" ] || { echo "no $jar: run mvn install -DskipTests" >&2; exit 1; }
     java "${opens[@]}" -Djava.io.tmpdir="$dir/tmp" -cp "$(classpath)" org.apache.flink.client.cli.CliFrontend run -d -m 127.0.0.1:8081 "$jar" "$@" ;;
+  upgrade)
+    shift
+    job=${1:?usage: deploy/flink-cluster.sh upgrade JOB_ID ARGS...}; shift
+    [ -f "$jar" ] || { echo "no $jar: run mvn install -DskipTests" >&2; exit 1; }
+    savepoints="file://$dir/savepoints"
+    trigger=$(curl -sf -X POST -H 'Content-Type: application/json' -d "{\"targetDirectory\": \"$savepoints\", \"drain\": false}" \
+      "http://127.0.0.1:8081/jobs/$job/stop" | sed -n 's/.*"request-id":"\([^"]*\)".*/\1/p')
+    [ -n "$trigger" ] || { echo "upgrade: job $job did not accept stop-with-savepoint" >&2; exit 1; }
+    location=
+    for _ in $(seq 240); do
+      status=$(curl -sf "http://127.0.0.1:8081/jobs/$job/savepoints/$trigger")
+      location=$(echo "$status" | sed -n 's/.*"location":"\([^"]*\)".*/\1/p')
+      [ -n "$location" ] && break
+      if echo "$status" | grep -q '"failure-cause"'; then echo "upgrade: the savepoint failed: $status" >&2; exit 1; fi
+      sleep 0.5
+    done
+    [ -n "$location" ] || { echo "upgrade: no savepoint of job $job after 2 min" >&2; exit 1; }
+    echo "upgrade: job $job stopped with savepoint $location"
+    java "${opens[@]}" -Djava.io.tmpdir="$dir/tmp" -cp "$(classpath)" org.apache.flink.client.cli.CliFrontend run -d -m 127.0.0.1:8081 \
+      -s "$location" "$jar" "$@" ;;
   stop)
-    stop_jvm taskmanager
+    for pid in "$dir"/taskmanager*.pid; do
+      [ -e "$pid" ] && stop_jvm "$(basename "$pid" .pid)"
+    done
     stop_jvm jobmanager ;;
-  *) echo "usage: deploy/flink-cluster.sh start|submit ARGS...|stop" >&2; exit 2 ;;
+  *) echo "usage: deploy/flink-cluster.sh start|submit ARGS...|upgrade JOB_ID ARGS...|stop" >&2; exit 2 ;;
 esac

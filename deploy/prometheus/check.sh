@@ -4,11 +4,8 @@
 # (for promtool) when promtool is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
-if ! command -v promtool > /dev/null; then
-  echo "check-alerts: installing promtool (Debian package prometheus)"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) > /dev/null \
-    || { echo "check-alerts: cannot install promtool: apt-get install prometheus" >&2; exit 1; }
-fi
+source ./ensure.sh
+ensure_prometheus
 promtool check config prometheus.yml
 promtool check rules rules.yml
 promtool test rules rules.test.yml

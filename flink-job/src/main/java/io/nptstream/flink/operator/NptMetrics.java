@@ -37,6 +37,8 @@ final class NptMetrics {
         group.gauge("activeKeys", (Gauge<Long>) activeKeys::getAsLong);
         group.gauge("cacheBytes", (Gauge<Long>) cacheBytes::getAsLong);
         group.gauge("modelVersion", (Gauge<String>) () -> modelVersion);
+        // Reporters such as Prometheus export numbers only: the version goes in a label of a constant 1.
+        group.addGroup("model_version", modelVersion).gauge("modelInfo", (Gauge<Integer>) () -> 1);
         // Cache entries built from raw history: cold keys, evictions, restores, max-age drops.
         group.gauge("cacheRebuilds", (Gauge<Long>) cacheRebuilds::getAsLong);
         group.gauge("inferenceCalls", (Gauge<Long>) inferenceCalls::getAsLong);
