@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -70,18 +71,23 @@ public final class Tools {
         return s;
     }
 
+    /** The kafka.properties.* settings and the broker, once the settings are checked: the base of a tool's client. */
+    private static Properties client(Settings s) throws ConfigException {
+        Properties p = new Properties();
+        p.putAll(s.get(NptOptions.KAFKA_PROPERTIES));
+        p.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, s.get(NptOptions.KAFKA_BOOTSTRAP));
+        s.check();
+        return p;
+    }
+
     private static void produce(String[] args) throws Exception {
         Settings s = settings(args);
         Path csv = Path.of(s.get(CSV) == null ? "" : s.get(CSV));
         String key = s.get(KEY);
         long rate = s.get(RATE);
-        String bootstrap = s.get(NptOptions.KAFKA_BOOTSTRAP);
         String topic = s.get(NptOptions.TOPIC_IN);
         String modelDir = s.get(NptOptions.MODEL_DIR);
-        s.check();
-        Properties p = new Properties();
-        p.putAll(s.get(NptOptions.KAFKA_PROPERTIES));
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties p = client(s);
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         long n = 0;
         long start = System.nanoTime();
@@ -99,7 +105,7 @@ public final class Tools {
             }
             producer.flush();
         }
-        System.out.printf("produced %d records from %s to %s on %s%n", n, csv, topic, bootstrap);
+        System.out.printf("produced %d records from %s to %s on %s%n", n, csv, topic, p.get(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG));
     }
 
     /** One message, one line; the raw bytes of a dead letter left out. */
@@ -117,13 +123,9 @@ public final class Tools {
         Settings s = settings(args);
         long max = s.get(MAX);
         long idle = s.get(IDLE_S);
-        String bootstrap = s.get(NptOptions.KAFKA_BOOTSTRAP);
         String out = s.get(NptOptions.TOPIC_OUT);
         String dead = s.get(NptOptions.TOPIC_DEAD_LETTER);
-        s.check();
-        Properties p = new Properties();
-        p.putAll(s.get(NptOptions.KAFKA_PROPERTIES));
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        Properties p = client(s);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "npt-stream-consume-" + System.nanoTime());
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
