@@ -26,8 +26,8 @@ public final class NptRunner {
     public static Result run(BenchStream stream, Path model, NptOperatorConfig operator, Path predictions, Path probeDir)
             throws Exception {
         ReplayResult r = replay(stream, stream.csv(), model, operator, predictions);
-        Outcome outcome = new Outcome(stream.name(), "NPT", r.scored(), r.accuracy(), r.recordsPerSecond(),
-                r.p50LatencyUs(), r.p99LatencyUs(), r.prequential());
+        Outcome outcome = new Outcome(stream.name(), "NPT", r.recordsPerSecond(), r.p50LatencyUs(), r.p99LatencyUs(),
+                r.prequential());
         return new Result(outcome, probe(stream, model, operator, r, probeDir));
     }
 

@@ -8,8 +8,8 @@ import io.nptstream.flink.core.Prequential;
  * scored row was predicted right, from which come the accuracy per window of scored rows (the
  * plot) and the accuracy after a drift.
  */
-public record Outcome(String stream, String learner, long scored, double accuracy, double recordsPerSecond,
-                      double p50LatencyUs, double p99LatencyUs, Prequential prequential) {
+public record Outcome(String stream, String learner, double recordsPerSecond, double p50LatencyUs, double p99LatencyUs,
+                      Prequential prequential) {
     /** The plot's window: 1,000 scored rows, or fewer on a short stream so that the plot has at least {@value #MIN_POINTS} points. */
     public static final int WINDOW = 1000;
     static final int MIN_POINTS = 8;
@@ -17,11 +17,16 @@ public record Outcome(String stream, String learner, long scored, double accurac
     /** A learner scored row by row: {@code correct[i]}, whether scored row i was predicted right. */
     public Outcome(String stream, String learner, double recordsPerSecond, double p50LatencyUs, double p99LatencyUs,
                    boolean[] correct) {
-        this(stream, learner, Prequential.ofHits(correct), recordsPerSecond, p50LatencyUs, p99LatencyUs);
+        this(stream, learner, recordsPerSecond, p50LatencyUs, p99LatencyUs, Prequential.ofHits(correct));
     }
 
-    private Outcome(String stream, String learner, Prequential p, double recordsPerSecond, double p50LatencyUs, double p99LatencyUs) {
-        this(stream, learner, p.labeled(), p.accuracy(), recordsPerSecond, p50LatencyUs, p99LatencyUs, p);
+    /** Scored (labeled) rows. */
+    public long scored() {
+        return prequential.labeled();
+    }
+
+    public double accuracy() {
+        return prequential.accuracy();
     }
 
     /** {@code learner}'s outcome on {@code stream}, or null. */
@@ -31,7 +36,7 @@ public record Outcome(String stream, String learner, long scored, double accurac
 
     /** Scored rows per point of the plot. */
     public int window() {
-        return (int) Math.max(1, Math.min(WINDOW, scored / MIN_POINTS));
+        return (int) Math.max(1, Math.min(WINDOW, scored() / MIN_POINTS));
     }
 
     /** Accuracy of each full or trailing window of the scored rows. */

@@ -16,15 +16,8 @@ public final class Option<T> {
     private final long min;
     private final long max;
     private final String description;
-    /** Every key that starts with {@link #key}: their values, by the rest of the key. */
-    private final boolean prefix;
 
     private Option(String key, Class<T> type, T defaultValue, boolean required, long min, long max, String description) {
-        this(key, type, defaultValue, required, min, max, description, false);
-    }
-
-    private Option(String key, Class<T> type, T defaultValue, boolean required, long min, long max, String description,
-                   boolean prefix) {
         this.key = key;
         this.type = type;
         this.defaultValue = defaultValue;
@@ -32,13 +25,12 @@ public final class Option<T> {
         this.min = min;
         this.max = max;
         this.description = description;
-        this.prefix = prefix;
     }
 
     /** All keys under {@code prefix} (which ends with a dot), passed on as they are: {@code prefix + name = value}. */
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static Option<Map<String, String>> prefixed(String prefix, String description) {
-        return new Option<>(prefix, (Class) Map.class, Map.of(), false, 0, 0, description, true);
+        return new Option<>(prefix, (Class) Map.class, Map.of(), false, 0, 0, description);
     }
 
     /** Text with a default; null = none. */
@@ -79,8 +71,9 @@ public final class Option<T> {
         return type;
     }
 
+    /** Every key that starts with {@link #key}: their values, by the rest of the key (a {@link #prefixed} option). */
     boolean isPrefix() {
-        return prefix;
+        return type == Map.class;
     }
 
     boolean isRequired() {
@@ -102,12 +95,12 @@ public final class Option<T> {
 
     /** The key as the options table shows it. */
     String keyText() {
-        return prefix ? key + "*" : key;
+        return isPrefix() ? key + "*" : key;
     }
 
     /** The default as the options table shows it. */
     String defaultText() {
-        return required ? "(required)" : defaultValue == null || prefix ? "(none)" : "`" + format(defaultValue) + "`";
+        return required ? "(required)" : defaultValue == null || isPrefix() ? "(none)" : "`" + format(defaultValue) + "`";
     }
 
     /** One line for a value outside the range, or null when it is inside (or the option has none). */

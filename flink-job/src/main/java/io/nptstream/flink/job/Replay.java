@@ -130,7 +130,8 @@ public final class Replay {
                 String label;
                 String predicted;
                 String detail;
-                if (s.output() instanceof ModelOutput.Classes c) {
+                ModelOutput output = s.output();
+                if (output instanceof ModelOutput.Classes c) {
                     label = Float.isNaN(s.label) ? "" : encoder.className((int) s.label);
                     predicted = encoder.className(c.predictedClass());
                     String[] p = new String[c.probabilities().length];
@@ -139,7 +140,7 @@ public final class Replay {
                     }
                     detail = String.join(";", p);
                 } else {
-                    ModelOutput.Regression r = (ModelOutput.Regression) s.output();
+                    ModelOutput.Regression r = (ModelOutput.Regression) output;
                     label = Float.isNaN(s.label) ? "" : Float.toString(s.label);
                     predicted = Float.toString(r.value());
                     detail = r.hasStd() ? Float.toString(r.std()) : "";

@@ -23,12 +23,11 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
 
 /** The job's Kafka source and sinks, built from the configuration. */
 public final class KafkaIO {
-    private static final String TRANSACTION_TIMEOUT = "transaction.timeout.ms";
-
     private KafkaIO() {}
 
     /**
@@ -108,8 +107,8 @@ public final class KafkaIO {
             // Each sink needs its own transactional ids; the timeout must stay under the broker's
             // transaction.max.timeout.ms (15 min by default).
             builder.setTransactionalIdPrefix(c.transactionalIdPrefix + "-" + name);
-            if (!c.kafkaProperties.containsKey(TRANSACTION_TIMEOUT)) {
-                builder.setProperty(TRANSACTION_TIMEOUT, "600000");
+            if (!c.kafkaProperties.containsKey(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)) {
+                builder.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "600000");
             }
         }
         return builder.build();
