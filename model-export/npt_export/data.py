@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -142,6 +142,30 @@ def infer_schema(header, rows, target: str, key: str | None = None, task: str = 
     yv = np.array([float(v) for v in ys])
     std = float(yv.std())
     return Schema(features, target, REGRESSION, y_mean=float(yv.mean()), y_std=std if std > MIN_STD else 1.0, key=key)
+
+
+def keep_layout(schema: Schema, layout: Schema) -> Schema:
+    """`schema`, inferred from new rows, with the features, vocabularies and classes of `layout` (the
+    model it replaces): a retrained model then reads the rows the serving one stored. The
+    standardisation constants stay the new rows'."""
+    inferred = {a.name: a for a in schema.features}
+    features = []
+    for a in layout.features:
+        b = inferred.get(a.name)
+        if b is None:
+            raise DataError(f"feature {a.name!r} of the serving model is not in the new rows; retrain on records that have it")
+        if a.kind == "categorical":
+            features.append(Attribute(a.name, "categorical", categories=list(a.categories)))
+        elif b.kind == "numeric":
+            features.append(b)
+        else:
+            raise DataError(f"feature {a.name!r} is numeric in the serving model but not a number in the new rows")
+    extra = sorted(set(inferred) - {a.name for a in layout.features})
+    if extra:
+        raise DataError(f"the new rows have features {extra} that the serving model has not; a retrained model keeps its features")
+    if schema.task != layout.task:
+        raise DataError(f"the new rows' target is {schema.task}, the serving model's {layout.task}")
+    return replace(schema, features=features, classes=list(layout.classes))
 
 
 def encode(schema: Schema, header, rows, first_row: int = 0) -> Table:

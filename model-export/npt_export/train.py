@@ -288,8 +288,9 @@ def model_config(schema: D.Schema, **arch) -> NPTConfig:
         task=schema.task, n_classes=len(schema.classes), y_mean=schema.y_mean, y_std=schema.y_std, **arch)
 
 
-def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False) -> str:
-    """Trains, keeps the best checkpoint (by validation loss) in OUT/checkpoint.pt, returns its path."""
+def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema | None = None) -> str:
+    """Trains, keeps the best checkpoint (by validation loss) in OUT/checkpoint.pt, returns its path.
+    With `layout` (a serving model's schema) the model keeps its features, vocabularies and classes."""
     torch.manual_seed(tc.seed)
     np.random.seed(tc.seed)
     if tc.threads:
@@ -298,7 +299,10 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False) -> str:
         raise D.DataError("--device cuda but torch sees no CUDA device; use --device cpu")
     header, rows = D.read_csv(tc.csv)
     begin, end = D.parse_range(tc.rows, len(rows))
-    schema = D.infer_schema(header, rows[begin:end], tc.target, key=tc.key)
+    schema = D.infer_schema(header, rows[begin:end], tc.target, key=tc.key, task=layout.task if layout else "auto",
+                            categorical=tuple(a.name for a in layout.categorical) if layout else ())
+    if layout:
+        schema = D.keep_layout(schema, layout)
     table = D.encode(schema, header, rows[begin:end], first_row=begin)
     stream = Stream(table, tc.val_frac)
     cfg = model_config(schema, **cfg_arch)

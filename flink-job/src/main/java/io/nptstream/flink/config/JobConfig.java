@@ -8,12 +8,12 @@ import static io.nptstream.flink.config.NptOptions.KAFKA_BOOTSTRAP;
 import static io.nptstream.flink.config.NptOptions.KAFKA_PROPERTIES;
 import static io.nptstream.flink.config.NptOptions.METRICS_PORT;
 import static io.nptstream.flink.config.NptOptions.PARALLELISM;
+import static io.nptstream.flink.config.NptOptions.TOPIC_CONTROL;
 import static io.nptstream.flink.config.NptOptions.TOPIC_DEAD_LETTER;
 import static io.nptstream.flink.config.NptOptions.TOPIC_IN;
 import static io.nptstream.flink.config.NptOptions.TOPIC_OUT;
 import static io.nptstream.flink.config.NptOptions.TRANSACTIONAL_ID_PREFIX;
 
-import io.nptstream.flink.model.ModelBundle;
 import io.nptstream.proto.Manifest;
 import java.util.Map;
 
@@ -31,6 +31,7 @@ public final class JobConfig {
     public final String topicIn;
     public final String topicOut;
     public final String topicDeadLetter;
+    public final String topicControl;
     public final String group;
     public final Delivery delivery;
     public final String transactionalIdPrefix;
@@ -50,6 +51,7 @@ public final class JobConfig {
         topicIn = s.get(TOPIC_IN);
         topicOut = s.get(TOPIC_OUT);
         topicDeadLetter = s.get(TOPIC_DEAD_LETTER);
+        topicControl = s.get(TOPIC_CONTROL);
         group = s.get(GROUP);
         delivery = s.get(DELIVERY);
         transactionalIdPrefix = s.get(TRANSACTIONAL_ID_PREFIX);
@@ -60,7 +62,7 @@ public final class JobConfig {
         metricsPort = s.get(METRICS_PORT);
         operator = NptOperatorConfig.from(s);
         recordLimits = RecordLimits.from(s);
-        manifest = operator.modelDir == null ? null : checkModel(s, operator);
+        manifest = checkModel(s, operator);
         if (delivery == Delivery.EXACTLY_ONCE && checkpointIntervalMs == 0) {
             s.problem("kafka.delivery=exactly-once needs checkpoints: set checkpoint.interval.ms above 0");
         }
@@ -78,7 +80,7 @@ public final class JobConfig {
 
     private static Manifest checkModel(Settings s, NptOperatorConfig operator) {
         try {
-            return ModelBundle.check(operator.modelDir, operator.window, operator.device).manifest();
+            return operator.checkModel().manifest();
         } catch (IllegalArgumentException e) {
             s.problem(e.getMessage());
             return null;

@@ -7,11 +7,15 @@ import static io.nptstream.flink.config.NptOptions.DEVICE;
 import static io.nptstream.flink.config.NptOptions.INFERENCE;
 import static io.nptstream.flink.config.NptOptions.MAX_AGE_MS;
 import static io.nptstream.flink.config.NptOptions.MODEL_DIR;
+import static io.nptstream.flink.config.NptOptions.MODEL_STORE;
+import static io.nptstream.flink.config.NptOptions.MODEL_VERSION;
 import static io.nptstream.flink.config.NptOptions.ORT_THREADS;
 import static io.nptstream.flink.config.NptOptions.STATE_TTL_MS;
 import static io.nptstream.flink.config.NptOptions.WINDOW;
 
 import io.nptstream.flink.model.Device;
+import io.nptstream.flink.model.ModelBundle;
+import io.nptstream.flink.model.ModelStore;
 import java.io.Serializable;
 
 /**
@@ -30,6 +34,9 @@ public class NptOperatorConfig implements Serializable {
     }
 
     public String modelDir = MODEL_DIR.defaultValue();
+    public String modelStore = MODEL_STORE.defaultValue();
+    /** With a store: the version to start with; {@link #checkModel} resolves {@code latest} to the one it names. */
+    public String modelVersion = MODEL_VERSION.defaultValue();
     public int window = WINDOW.defaultValue();
     public int batchSize = BATCH_SIZE.defaultValue();
     public long batchDelayMs = BATCH_DELAY_MS.defaultValue();
@@ -44,6 +51,8 @@ public class NptOperatorConfig implements Serializable {
     public static NptOperatorConfig from(Settings s) {
         NptOperatorConfig c = new NptOperatorConfig();
         c.modelDir = s.get(MODEL_DIR);
+        c.modelStore = s.get(MODEL_STORE);
+        c.modelVersion = s.get(MODEL_VERSION);
         c.window = s.get(WINDOW);
         c.batchSize = s.get(BATCH_SIZE);
         c.batchDelayMs = s.get(BATCH_DELAY_MS);
@@ -61,8 +70,9 @@ public class NptOperatorConfig implements Serializable {
      * are checked already); one line, named like the option, on the first bad one.
      */
     public void validate() {
-        if (modelDir == null || modelDir.isBlank()) {
-            throw new IllegalArgumentException(MODEL_DIR.key() + " is not set: point it at a folder exported by model-export");
+        String problem = modelSourceProblem();
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
         }
         if (device == null || inference == null) {
             throw new IllegalArgumentException(DEVICE.key() + " and " + INFERENCE.key() + " must be set");
@@ -74,5 +84,38 @@ public class NptOperatorConfig implements Serializable {
         MAX_AGE_MS.check(maxAgeMs);
         STATE_TTL_MS.check(stateTtlMs);
         CACHE_MAX_BYTES.check(cacheMaxBytes);
+    }
+
+    /** One line when the model is not set once: a folder or a store, not both. */
+    private String modelSourceProblem() {
+        boolean dir = modelDir != null && !modelDir.isBlank();
+        boolean store = modelStore != null && !modelStore.isBlank();
+        if (dir && store) {
+            return MODEL_DIR.key() + " and " + MODEL_STORE.key() + " are both set: set one, " + MODEL_DIR.key()
+                    + " for a folder exported by model-export or " + MODEL_STORE.key() + " for a store of model versions";
+        }
+        if (!dir && !store) {
+            return MODEL_DIR.key() + " is not set: point it at a folder exported by model-export (or set "
+                    + MODEL_STORE.key() + " to a store of model versions)";
+        }
+        return null;
+    }
+
+    /** The model of {@code version} in the store, or the model of model.dir (a folder holds one: the version is not read). */
+    public ModelBundle loadModel(String version) {
+        return modelStore == null ? ModelBundle.load(modelDir) : ModelStore.at(modelStore).fetch(version);
+    }
+
+    /**
+     * Checks the settings and the model to start with: its manifest, its graph, its golden cases,
+     * the window and the device. With a store, model.version=latest is resolved here, once, so
+     * that every subtask serves the same version. One IllegalArgumentException line on the first problem.
+     */
+    public ModelBundle checkModel() {
+        validate();
+        if (modelStore != null) {
+            modelVersion = ModelStore.at(modelStore).resolve(modelVersion);
+        }
+        return ModelBundle.check(loadModel(modelVersion).dir(), window, device);
     }
 }

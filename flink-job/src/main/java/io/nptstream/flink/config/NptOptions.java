@@ -34,8 +34,17 @@ public final class NptOptions {
                     + "`kafka.properties.security.protocol=SASL_SSL`, `kafka.properties.sasl.mechanism=SCRAM-SHA-512`, "
                     + "`kafka.properties.ssl.truststore.location=...`, `kafka.properties.max.request.size=2097152`; "
                     + "the options above win over it for what they set");
-    public static final Option<String> MODEL_DIR = Option.required("model.dir",
-            "folder with `model.onnx`, `manifest.pb`, `golden.pb` from model-export");
+    public static final Option<String> TOPIC_CONTROL = Option.text("kafka.topic.control", "npt-model-control",
+            "`ModelSwap` messages that move a job serving from `model.store` to another version (read from the newest "
+                    + "message at a fresh start); unused with `model.dir`");
+    public static final Option<String> MODEL_DIR = Option.text("model.dir", null,
+            "folder with `model.onnx`, `manifest.pb`, `golden.pb` from model-export; set this or `model.store`");
+    public static final Option<String> MODEL_STORE = Option.text("model.store", null,
+            "a store of model versions (`file:///...`, or `s3://...` with Flink's plugin; deploy/README.md, \"Model "
+                    + "lifecycle\"): the job can then swap versions while it runs; set this or `model.dir`");
+    public static final Option<String> MODEL_VERSION = Option.text("model.version", "latest",
+            "with `model.store`: the version to start with; `latest` = the one the store's `LATEST` names. A restore "
+                    + "serves the version its state was written by");
     public static final Option<Integer> WINDOW = Option.integer("window", 0, 0, 1 << 20,
             "context window W per key; 0 = the model's maximum; above it is refused");
     public static final Option<Integer> BATCH_SIZE = Option.integer("batch.size", 64, 1, 1 << 16,
@@ -78,12 +87,12 @@ public final class NptOptions {
                     + "(one far-future record would otherwise age out its key's whole context); 0 = no check");
 
     /** What the NPT operator reads: the Kafka job's and Replay's. */
-    public static final List<Option<?>> OPERATOR = List.of(MODEL_DIR, WINDOW, BATCH_SIZE, BATCH_DELAY_MS, ORT_THREADS,
+    public static final List<Option<?>> OPERATOR = List.of(MODEL_DIR, MODEL_STORE, MODEL_VERSION, WINDOW, BATCH_SIZE, BATCH_DELAY_MS, ORT_THREADS,
             DEVICE, INFERENCE, MAX_AGE_MS, STATE_TTL_MS, CACHE_MAX_BYTES);
 
     /** Every option of the Kafka job, in the order of the table. */
     public static final List<Option<?>> JOB = List.of(KAFKA_BOOTSTRAP, TOPIC_IN, TOPIC_OUT, TOPIC_DEAD_LETTER, GROUP,
-            DELIVERY, TRANSACTIONAL_ID_PREFIX, KAFKA_PROPERTIES, MODEL_DIR, WINDOW, BATCH_SIZE, BATCH_DELAY_MS, ORT_THREADS, DEVICE,
+            TOPIC_CONTROL, DELIVERY, TRANSACTIONAL_ID_PREFIX, KAFKA_PROPERTIES, MODEL_DIR, MODEL_STORE, MODEL_VERSION, WINDOW, BATCH_SIZE, BATCH_DELAY_MS, ORT_THREADS, DEVICE,
             INFERENCE, PARALLELISM, CHECKPOINT_INTERVAL_MS, CHECKPOINT_DIR, MAX_AGE_MS, STATE_TTL_MS, CACHE_MAX_BYTES,
             RECORD_MAX_BYTES, RECORD_MAX_KEY_BYTES, RECORD_MAX_ID_BYTES, RECORD_MAX_EVENT_TIME_AHEAD_MS, METRICS_PORT);
 

@@ -18,6 +18,8 @@ public class Scored {
     public float label;
     /** Labeled context rows the record attended to. */
     public int contextSize;
+    /** Manifest.model_version of the model that made the prediction. */
+    public String modelVersion;
     /** Microseconds from arrival at the operator to emission. */
     public long latencyUs;
 

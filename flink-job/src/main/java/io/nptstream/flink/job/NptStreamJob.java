@@ -15,13 +15,14 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
  * The streaming job: Kafka records, validated against the model's manifest, keyed by record key,
  * predicted by the NPT operator, written to the prediction topic; rejected records go to the
- * dead-letter topic. Arguments: {@code [--config file] [--key value ...]} (deploy/README.md).
+ * dead-letter topic. With a model store, the control topic's swaps move it to other versions. Arguments: {@code [--config file] [--key value ...]} (deploy/README.md).
  */
 public final class NptStreamJob {
     private NptStreamJob() {}
@@ -78,7 +79,17 @@ public final class NptStreamJob {
                 .process(new ValidateRecords(c.manifest, c.recordLimits))
                 .name("validate")
                 .uid("validate");
-        SingleOutputStreamOperator<Scored> scored = NptPredict.apply(rows.keyBy(row -> row.key, Types.STRING), c.operator);
+        KeyedStream<Row, String> keyed = rows.keyBy(row -> row.key, Types.STRING);
+        SingleOutputStreamOperator<Scored> scored;
+        if (c.operator.modelStore == null) {
+            scored = NptPredict.apply(keyed, c.operator);
+        } else {
+            DataStream<String> swaps = env
+                    .fromSource(KafkaIO.swapSource(c), WatermarkStrategy.noWatermarks(), "kafka-model-swaps")
+                    .uid("kafka-model-swaps")
+                    .setParallelism(1);
+            scored = NptPredict.apply(keyed, swaps, c.operator, c.checkpointIntervalMs > 0);
+        }
         beforeSink.apply(scored)
                 .sinkTo(KafkaIO.predictionSink(c, new PredictionEncoder(c.manifest)))
                 .name("kafka-predictions")

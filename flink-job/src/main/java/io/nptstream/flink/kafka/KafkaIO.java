@@ -31,7 +31,7 @@ public final class KafkaIO {
     private KafkaIO() {}
 
     /**
-     * Checks at startup that the broker answers and the three topics exist, so that a wrong
+     * Checks at startup that the broker answers and the topics exist (the control topic with a model store), so that a wrong
      * address or topic name is one line instead of a job that restarts forever.
      */
     public static void checkTopics(JobConfig c) throws ConfigException {
@@ -57,6 +57,9 @@ public final class KafkaIO {
         topics.put(NptOptions.TOPIC_IN.key(), c.topicIn);
         topics.put(NptOptions.TOPIC_OUT.key(), c.topicOut);
         topics.put(NptOptions.TOPIC_DEAD_LETTER.key(), c.topicDeadLetter);
+        if (c.operator.modelStore != null) {
+            topics.put(NptOptions.TOPIC_CONTROL.key(), c.topicControl);
+        }
         topics.forEach((key, topic) -> {
             if (!existing.contains(topic)) {
                 problems.add(key + "=" + topic + " does not exist on " + c.kafkaBootstrap + ": create the topic or fix the name");
@@ -84,6 +87,22 @@ public final class KafkaIO {
                 .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
                 .setDeserializer(new RawRecordDeserializationSchema())
                 // Exactly-once upstream producers: read only committed records.
+                .setProperty("isolation.level", "read_committed")
+                .build();
+    }
+
+    /**
+     * The control topic's swap requests. A fresh start reads only messages sent after it (an old
+     * swap must not replay over the configured version); a restore goes on from its checkpoint.
+     */
+    public static KafkaSource<String> swapSource(JobConfig c) {
+        return KafkaSource.<String>builder()
+                .setProperties(clientProperties(c))
+                .setBootstrapServers(c.kafkaBootstrap)
+                .setTopics(c.topicControl)
+                .setGroupId(c.group + "-control")
+                .setStartingOffsets(OffsetsInitializer.latest())
+                .setDeserializer(new ModelSwapDeserializationSchema())
                 .setProperty("isolation.level", "read_committed")
                 .build();
     }

@@ -7,18 +7,19 @@ import io.nptstream.proto.Prediction;
 import io.nptstream.proto.Target;
 import java.io.Serializable;
 
-/** Turns the operator's {@link Scored} into a Prediction message, with the manifest's class names. */
+/**
+ * Turns the operator's {@link Scored} into a Prediction message, with the manifest's class names
+ * (a model swap keeps them: the gate refuses a model of another layout).
+ */
 public final class PredictionEncoder implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final boolean classification;
     private final String[] classes;
-    private final String modelVersion;
 
     public PredictionEncoder(Manifest manifest) {
         classification = manifest.getTarget().getTask() == Target.Task.CLASSIFICATION;
         classes = manifest.getTarget().getClassesList().toArray(new String[0]);
-        modelVersion = manifest.getModelVersion();
     }
 
     public boolean isClassification() {
@@ -35,7 +36,7 @@ public final class PredictionEncoder implements Serializable {
                 .setId(s.id == null ? "" : s.id)
                 .setEventTimeMs(s.eventTimeMs)
                 .setContextSize(s.contextSize)
-                .setModelVersion(modelVersion)
+                .setModelVersion(s.modelVersion == null ? "" : s.modelVersion)
                 .setLatencyUs(s.latencyUs);
         ModelOutput output = s.output();
         if (output instanceof ModelOutput.Classes c) {

@@ -7,6 +7,8 @@ import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.model.ModelBundle;
 import io.nptstream.proto.Manifest;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.util.OutputTag;
@@ -19,6 +21,9 @@ public final class NptPredict {
      */
     public static final OutputTag<Rejected> DEAD_LETTERS = new OutputTag<>("npt-dead-letters") {};
 
+    private static final String NAME = "NPT predict";
+    private static final String UID = "npt-predict";
+
     private NptPredict() {}
 
     /**
@@ -27,7 +32,25 @@ public final class NptPredict {
      */
     public static SingleOutputStreamOperator<Scored> apply(KeyedStream<Row, String> rows, NptOperatorConfig config) {
         // A stable uid: the keyed contexts are matched by it on restore, whatever else changes in the graph.
-        return rows.transform("NPT predict", TypeInformation.of(Scored.class), new NptPredictOperator(config)).uid("npt-predict");
+        return rows.transform(NAME, TypeInformation.of(Scored.class), new NptPredictOperator(config, false)).uid(UID);
+    }
+
+    /**
+     * Applies the operator with model swaps (a config with model.store): {@code swapRequests} are
+     * model versions, each checked once by a gate, then served by every subtask from the next
+     * checkpoint on, or at once when {@code checkpoints} is false (deploy/README.md, "Model lifecycle").
+     */
+    public static SingleOutputStreamOperator<Scored> apply(KeyedStream<Row, String> rows, DataStream<String> swapRequests,
+                                                           NptOperatorConfig config, boolean checkpoints) {
+        DataStream<String> accepted = swapRequests
+                .process(new ModelGate(config), Types.STRING)
+                .name("model gate")
+                .uid("npt-model-gate")
+                .setParallelism(1)
+                .broadcast();
+        return rows.connect(accepted)
+                .transform(NAME, TypeInformation.of(Scored.class), new NptPredictOperator(config, checkpoints))
+                .uid(UID);
     }
 
     /** Reads the manifest only, unchecked against its graph (for tools that build rows or read names). */
@@ -41,7 +64,6 @@ public final class NptPredict {
      * with one line on the first problem.
      */
     public static Manifest check(NptOperatorConfig config) {
-        config.validate();
-        return ModelBundle.check(config.modelDir, config.window, config.device).manifest();
+        return config.checkModel().manifest();
     }
 }

@@ -31,8 +31,11 @@ import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The NPT operator on a keyed stream of {@link Row}s: buffers records (up to {@code batchSize},
@@ -40,16 +43,28 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * emits one {@link Scored} per record, in arrival order. Each key's labeled rows are kept in keyed
  * state ({@link ContextHistory}); the buffer is flushed before every checkpoint barrier and at the
  * end of input, so no record is ever lost or left unanswered.
+ *
+ * <p>As a two-input operator its second input is the broadcast stream of model versions that
+ * {@link ModelGate} accepted. A version is fetched when it arrives and served from the next
+ * checkpoint barrier on (at once without checkpoints): the barrier is the same cut of the stream on
+ * every subtask, so every record before it is predicted by the old model, every record after it by
+ * the new one, and a restore from that checkpoint comes back on the new one. The caches are
+ * rebuilt from the raw rows in state, which do not depend on the model.
  */
 final class NptPredictOperator extends AbstractStreamOperator<Scored>
-        implements OneInputStreamOperator<Row, Scored>, BoundedOneInput {
+        implements OneInputStreamOperator<Row, Scored>, TwoInputStreamOperator<Row, String, Scored>, BoundedOneInput {
+    private static final Logger LOG = LoggerFactory.getLogger(NptPredictOperator.class);
     private static final long serialVersionUID = 1L;
 
     static final String STATE_NAME = "npt-context-history";
     /** The layout (ModelBundle.stateLayout) of the model that wrote the keyed state, in every snapshot. */
     static final String LAYOUT_STATE_NAME = "npt-model-layout";
+    /** The model_version being served, in every snapshot: a restore serves it again. */
+    static final String VERSION_STATE_NAME = "npt-model-version";
 
     private final NptOperatorConfig config;
+    /** Whether a swap waits for the next checkpoint barrier; without checkpoints it takes effect on arrival. */
+    private final boolean swapAtCheckpoints;
 
     private transient ModelBundle model;
     private transient int window;
@@ -58,6 +73,9 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
     private transient InferenceEngine engine;
     private transient ValueState<ContextHistory> histories;
     private transient ListState<String> layout;
+    private transient ListState<String> servedVersion;
+    /** A model fetched for a swap, served from the next checkpoint barrier on. */
+    private transient ModelBundle pending;
     private transient NptMetrics metrics;
     private transient List<Buffered> buffer;
     private transient FlushTrigger trigger;
@@ -86,37 +104,37 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
         }
     }
 
-    NptPredictOperator(NptOperatorConfig config) {
+    NptPredictOperator(NptOperatorConfig config, boolean swapAtCheckpoints) {
         this.config = config;
+        this.swapAtCheckpoints = swapAtCheckpoints;
     }
 
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         layout = context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>(LAYOUT_STATE_NAME, String.class));
+        servedVersion = context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>(VERSION_STATE_NAME, String.class));
     }
 
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         layout.update(List.of(model.stateLayout()));
+        servedVersion.update(List.of(model.version()));
     }
 
     @Override
     public void open() throws Exception {
         super.open();
-        model = ModelBundle.load(config.modelDir);
-        checkRestoredLayout();
-        window = model.windowFor(config.window);
-        session = SharedSessions.acquire(model, config.device, config.intraOpThreads);
-        if (!model.isCausal()) {
-            engine = new FullGraph(model, session.session(), window, config.maxAgeMs);
-        } else if (config.inference == NptOperatorConfig.Inference.RECOMPUTE) {
-            engine = StepGraph.recomputing(model, session.session(), window, config.maxAgeMs);
-        } else {
-            cache = new KvCache(model.abdLayers(), window, model.rowDim(), config.cacheMaxBytes);
-            engine = StepGraph.cached(model, session.session(), window, config.maxAgeMs, cache);
-        }
+        // Validation upstream reads records with the configured model's manifest: its layout must be the state's.
+        ModelBundle configured = config.loadModel(config.modelVersion);
+        checkRestoredLayout(configured);
+        ModelBundle start = startModel(configured);
+        // Swaps keep the layout, and so the task: the metrics are registered once.
+        metrics = new NptMetrics(getMetricGroup(), () -> model.version(), start.isClassification(),
+                this::activeKeys, () -> cache == null ? 0 : cache.bytes(),
+                () -> cache == null ? 0 : cache.rebuilds(), () -> engine.calls());
+        serve(start);
         ValueStateDescriptor<ContextHistory> descriptor = new ValueStateDescriptor<>(STATE_NAME, ContextHistorySerializer.INSTANCE);
         if (config.stateTtlMs > 0) {
             descriptor.enableTimeToLive(StateTtlConfig.newBuilder(Duration.ofMillis(config.stateTtlMs))
@@ -127,9 +145,76 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
         histories = getPartitionedState(descriptor);
         buffer = new ArrayList<>(config.batchSize);
         trigger = new FlushTrigger(config.batchSize, config.batchDelayMs, getProcessingTimeService(), this::flush);
-        metrics = new NptMetrics(getMetricGroup(), model.version(), model.isClassification(),
-                this::activeKeys, () -> cache == null ? 0 : cache.bytes(),
-                () -> cache == null ? 0 : cache.rebuilds(), engine::calls);
+    }
+
+    /**
+     * The model to serve: with a store, the version the restored state was written by (a restore
+     * comes back on the version a swap moved to); else the configured one. A folder holds one version.
+     */
+    private ModelBundle startModel(ModelBundle configured) throws Exception {
+        if (config.modelStore != null) {
+            for (String written : servedVersion.get()) {
+                if (!written.equals(configured.version())) {
+                    LOG.info("npt-stream: the restored state was written while serving model {}; serving it again (model.version={})",
+                            written, configured.version());
+                    try {
+                        return config.loadModel(written);
+                    } catch (IllegalArgumentException e) {
+                        throw new SuppressRestartsException(new IllegalStateException("the restored state was written while serving model "
+                                + written + ", which the store cannot give (" + e.getMessage() + "): restore with the store that holds it"));
+                    }
+                }
+            }
+        }
+        return configured;
+    }
+
+    /** Serves {@code next} from now on: its session, window and engine, and an empty cache that refills from state. */
+    private void serve(ModelBundle next) throws Exception {
+        SharedSessions.Lease previous = session;
+        model = next;
+        window = model.windowFor(config.window);
+        session = SharedSessions.acquire(model, config.device, config.intraOpThreads);
+        if (!model.isCausal()) {
+            cache = null;
+            engine = new FullGraph(model, session.session(), window, config.maxAgeMs);
+        } else if (config.inference == NptOperatorConfig.Inference.RECOMPUTE) {
+            cache = null;
+            engine = StepGraph.recomputing(model, session.session(), window, config.maxAgeMs);
+        } else {
+            cache = new KvCache(model.abdLayers(), window, model.rowDim(), config.cacheMaxBytes);
+            engine = StepGraph.cached(model, session.session(), window, config.maxAgeMs, cache);
+        }
+        if (previous != null) {
+            previous.close();
+        }
+        metrics.serving(model.version());
+    }
+
+    @Override
+    public void processElement1(StreamRecord<Row> element) throws Exception {
+        processElement(element);
+    }
+
+    /** A version the gate accepted: fetched now, served from the next checkpoint barrier on. */
+    @Override
+    public void processElement2(StreamRecord<String> version) throws Exception {
+        // The gate checked the version; failing to fetch it here is an infrastructure failure, for a restart to retry.
+        ModelBundle next = config.loadModel(version.getValue());
+        if (swapAtCheckpoints) {
+            pending = next;
+        } else {
+            flush();
+            swapTo(next);
+        }
+    }
+
+    private void swapTo(ModelBundle next) throws Exception {
+        String from = model.version();
+        serve(next);
+        metrics.modelSwaps.inc();
+        LOG.info("npt-stream: subtask {} swapped model {} -> {}", getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), from,
+                model.version());
     }
 
     @Override
@@ -150,6 +235,10 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         flush();
+        if (pending != null) {
+            swapTo(pending);
+            pending = null;
+        }
         super.prepareSnapshotPreBarrier(checkpointId);
     }
 
@@ -246,7 +335,7 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
      * every stored row: the job stops for good (no restart could help) with one line. A model of
      * the same layout starts, and rebuilds its caches from the stored rows.
      */
-    private void checkRestoredLayout() throws Exception {
+    private void checkRestoredLayout(ModelBundle model) throws Exception {
         String current = model.stateLayout();
         for (String written : layout.get()) {
             if (!written.equals(current)) {
@@ -304,6 +393,7 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
         s.eventTimeMs = row.eventTimeMs;
         s.label = row.label;
         s.contextSize = b.batch.contextSizes[b.index];
+        s.modelVersion = model.version();
         s.setOutput(result);
         metrics.prequential.add(result, row.label);
         metrics.contextSize.update(s.contextSize);

@@ -64,7 +64,7 @@ public final class NptFixtures {
 
     public static KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> harness(NptOperatorConfig config) throws Exception {
         NptPredict.check(config);
-        return new KeyedOneInputStreamOperatorTestHarness<>(new NptPredictOperator(config), row -> row.key, Types.STRING);
+        return new KeyedOneInputStreamOperatorTestHarness<>(new NptPredictOperator(config, false), row -> row.key, Types.STRING);
     }
 
     /** Runs {@code rows} through a fresh operator, one per processing-time millisecond, and returns its output. */

@@ -38,7 +38,7 @@ class NptMetricsTest {
         config.batchSize = 10;
         List<Scored> out;
         try (KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new NptPredictOperator(config), row -> row.key, Types.STRING, env)) {
+                new NptPredictOperator(config, false), row -> row.key, Types.STRING, env)) {
             h.open();
             for (Row r : rows) {
                 h.processElement(r, r.eventTimeMs);
