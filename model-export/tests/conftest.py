@@ -42,7 +42,7 @@ def exported(tmp_path_factory):
         os.makedirs(folder)
         data = os.path.join(folder, fixtures.DATA_FILE)
         fixtures.write_csv(data, spec["regression"], seed=0)
-        tc = TrainConfig(csv=data, target="target", key="key", out=folder, steps=4, batch=2,
+        tc = TrainConfig(csv=data, target="target", key="key", out=folder, steps=4, batch=2, seed=spec.get("train_seed", 0),
                          eval_every=2, queries=4)
         arch = dict(attention=spec["attention"], window=8, recency=spec["recency"], embed_dim=8,
                     abd_layers=2, aba_layers=1, heads=2)
