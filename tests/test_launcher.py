@@ -18,7 +18,8 @@ def run(*args, cwd):
 def test_help_lists_every_command(tmp_path):
     done = run("help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    for command in ("train", "export", "replay", "run", "submit", "upgrade", "demo", "produce", "consume"):
+    for command in ("train", "export", "publish", "retrain", "swap", "replay", "run", "submit", "upgrade", "demo", "produce",
+                    "consume"):
         assert f"\n  {command} " in done.stdout, command
 
 

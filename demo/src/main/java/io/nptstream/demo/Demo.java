@@ -5,10 +5,13 @@ import io.nptstream.flink.config.JobConfig;
 import io.nptstream.flink.config.Settings;
 import io.nptstream.flink.core.CsvRecords;
 import io.nptstream.flink.job.NptStreamJob;
+import io.nptstream.flink.model.ModelStore;
+import io.nptstream.proto.ModelSwap;
 import io.nptstream.proto.DeadLetter;
 import io.nptstream.proto.Prediction;
 import io.nptstream.proto.Reason;
 import io.nptstream.proto.Record;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,7 +45,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * local Flink in this JVM, produces a CSV stream as Records (plus one bad record per dead-letter
  * reason), follows the output topics with progress lines, prints the final figures and cancels
  * the job. Options: {@code --csv f --from row --limit n --rate records/s --job local|external},
- * and any job key.
+ * and any job key. With {@code --retrain STORE} (a job on {@code model.store}, {@code make demo
+ * DEMO_RETRAIN=1}) it also shows the model lifecycle: after {@code --retrain-after} rows it
+ * retrains from the input topic in the background ({@code bin/npt-stream retrain}) while the stream
+ * goes on slowly, asks the job to swap to the new version, and ends with the swap's line.
  */
 public final class Demo {
     private static final Duration STALL = Duration.ofSeconds(90);
@@ -61,6 +67,9 @@ public final class Demo {
         long rate = Long.parseLong(take(jobArgs, "rate", "0"));
         String from = take(jobArgs, "from", null);
         boolean external = take(jobArgs, "job", "local").equals("external");
+        String retrainStore = take(jobArgs, "retrain", null);
+        Retrain retrain = retrainStore == null ? null : new Retrain(Path.of(retrainStore),
+                Long.parseLong(take(jobArgs, "retrain-after", "15000")), take(jobArgs, "retrain-steps", "100"));
         JobConfig config;
         try {
             config = JobConfig.from(Settings.fromArgs(jobArgs.toArray(new String[0]), JobConfig.DEFAULT_RESOURCE));
@@ -72,7 +81,7 @@ public final class Demo {
         // Rows the model was trained on would flatter it: by default the demo starts after them.
         long first = from != null ? Long.parseLong(from) : config.manifest.getTraining().getRowEnd();
         try {
-            System.exit(new Demo().run(config, Path.of(csv), first, limit, rate, external) ? 0 : 1);
+            System.exit(new Demo().run(config, Path.of(csv), first, limit, rate, external, retrain) ? 0 : 1);
         } catch (IllegalArgumentException e) {
             System.err.println("demo: " + e.getMessage());
             System.exit(2);
@@ -90,7 +99,7 @@ public final class Demo {
     }
 
     /** {@code external}: the job runs elsewhere (deploy/flink-cluster.sh submit); only produce and follow. */
-    private boolean run(JobConfig c, Path csv, long first, long limit, long rate, boolean external) throws Exception {
+    private boolean run(JobConfig c, Path csv, long first, long limit, long rate, boolean external, Retrain retrain) throws Exception {
         createTopics(c);
         JobClient job = null;
         if (external) {
@@ -101,7 +110,7 @@ public final class Demo {
             job = env.executeAsync("npt-stream-demo");
             awaitRunning(job);
             System.out.printf("demo: job %s running; model %s (%s), window %s, batch %d / %d ms%s%n", job.getJobID(),
-                    c.operator.modelDir, c.manifest.getModelVersion(), c.operator.window == 0 ? c.manifest.getContext().getMaxWindow() : c.operator.window,
+                    c.operator.modelStore != null ? c.operator.modelStore : c.operator.modelDir, c.manifest.getModelVersion(), c.operator.window == 0 ? c.manifest.getContext().getMaxWindow() : c.operator.window,
                     c.operator.batchSize, c.operator.batchDelayMs,
                     c.metricsPort > 0 ? ", metrics on http://127.0.0.1:" + c.metricsPort + "/metrics" : "");
         }
@@ -112,7 +121,7 @@ public final class Demo {
         Map<Reason, byte[]> bad = new LinkedHashMap<>();
         Thread producer = new Thread(() -> {
             try {
-                produce(c, csv, first, limit, rate, sent, bad);
+                produce(c, csv, first, limit, rate, sent, bad, retrain);
             } catch (Exception e) {
                 producerError.set(e);
             } finally {
@@ -124,7 +133,7 @@ public final class Demo {
 
         Figures f = new Figures(c.manifest);
         f.firstSentNanos = started;
-        boolean complete = follow(c, f, sent, producing, started);
+        boolean complete = follow(c, f, sent, producing, started, retrain);
         producer.join();
         if (job != null) {
             job.cancel().get(30, TimeUnit.SECONDS);
@@ -150,7 +159,13 @@ public final class Demo {
             System.out.printf("dead letter       %-16s %s%n", d.getReason(), d.getDetail());
         }
         boolean everyReason = !bad.isEmpty() && f.deadLetterSamples.stream().map(DeadLetter::getReason).toList().containsAll(bad.keySet());
-        return complete && everyReason && f.predictions + f.deadLetters == sent.get();
+        boolean accounted = f.predictions + f.deadLetters == sent.get();
+        boolean swapped = true;
+        if (retrain != null) {
+            swapped = f.versions().size() > 1;
+            System.out.println(swapped ? f.swapLine(accounted) : "swap: none happened (" + retrain.outcome + ")");
+        }
+        return complete && everyReason && accounted && swapped;
     }
 
     /** The job's start (deploying tasks, loading the model) is not its speed: produce once it runs. */
@@ -170,7 +185,7 @@ public final class Demo {
         try (Admin admin = Admin.create(p)) {
             var existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> topics = new ArrayList<>();
-            for (String t : List.of(c.topicIn, c.topicOut, c.topicDeadLetter)) {
+            for (String t : List.of(c.topicIn, c.topicOut, c.topicDeadLetter, c.topicControl)) {
                 if (!existing.contains(t)) {
                     topics.add(new NewTopic(t, c.parallelism, (short) 1));
                 }
@@ -179,7 +194,8 @@ public final class Demo {
         }
     }
 
-    private static void produce(JobConfig c, Path csv, long first, long limit, long rate, AtomicLong sent, Map<Reason, byte[]> bad) throws Exception {
+    private static void produce(JobConfig c, Path csv, long first, long limit, long rate, AtomicLong sent, Map<Reason, byte[]> bad,
+                                Retrain retrain) throws Exception {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrap);
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
@@ -203,6 +219,9 @@ public final class Demo {
                 producer.send(new ProducerRecord<>(c.topicIn, record.getKey().getBytes(), record.toByteArray()));
                 sent.incrementAndGet();
                 n++;
+                if (retrain != null && retrain.pace(n, c, producer)) {
+                    continue;
+                }
                 if (rate > 0) {
                     long due = start + n * 1_000_000_000L / rate;
                     long wait = due - System.nanoTime();
@@ -216,7 +235,7 @@ public final class Demo {
     }
 
     /** Reads predictions and dead letters until every sent record is accounted for; prints progress. */
-    private static boolean follow(JobConfig c, Figures f, AtomicLong sent, AtomicBoolean producing, long started) {
+    private static boolean follow(JobConfig c, Figures f, AtomicLong sent, AtomicBoolean producing, long started, Retrain retrain) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrap);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "npt-stream-demo-monitor-" + System.nanoTime());
@@ -233,6 +252,10 @@ public final class Demo {
                     try {
                         if (r.topic().equals(c.topicOut)) {
                             f.add(Prediction.parseFrom(r.value()));
+                            if (retrain != null && !retrain.served && f.versions().size() > 1) {
+                                retrain.served = true;
+                                System.out.println("demo: the job serves " + f.versions().get(1) + " now");
+                            }
                         } else {
                             f.add(DeadLetter.parseFrom(r.value()));
                         }
@@ -255,6 +278,72 @@ public final class Demo {
                     return false;
                 }
             }
+        }
+    }
+
+    /**
+     * The lifecycle part of the demo: after {@code after} rows, {@code bin/npt-stream retrain} runs
+     * in the background on the topic's newest labeled records and publishes into the store, while
+     * the stream goes on at {@link #SLOW_RATE}; then a ModelSwap goes to the control topic and the
+     * stream resumes its pace.
+     */
+    private static final class Retrain {
+        private static final int SLOW_RATE = 25;
+        private static final int LAST = 10_000;
+
+        final Path store;
+        final long after;
+        final String steps;
+        private Process process;
+        private long swapSentNanos;
+        /** Set by the reader of the output topics when a prediction by the new version arrives. */
+        volatile boolean served;
+        String outcome = "the stream ended before the retraining";
+
+        Retrain(Path store, long after, String steps) {
+            this.store = store;
+            this.after = after;
+            this.steps = steps;
+        }
+
+        /**
+         * Called after each row sent; returns true when it paced the row itself (the caller's rate
+         * then skips it). The stream stays slow until the new version serves: it does so from the
+         * job's next checkpoint, up to checkpoint.interval.ms after the swap request.
+         */
+        boolean pace(long rows, JobConfig c, KafkaProducer<byte[], byte[]> producer) throws Exception {
+            if (served || rows < after || process != null && !process.isAlive() && process.exitValue() != 0) {
+                return false;
+            }
+            if (swapSentNanos > 0) {
+                if (System.nanoTime() - swapSentNanos > STALL.toNanos()) {
+                    outcome = "the job did not serve the new version within " + STALL.toSeconds() + " s of the swap request";
+                    return false;
+                }
+                TimeUnit.MILLISECONDS.sleep(1000 / SLOW_RATE);
+                return true;
+            }
+            if (process == null) {
+                System.out.printf("demo: %d rows sent; retraining from %s on its last %d labeled records (%s steps), the stream "
+                        + "slowed to %d records/s meanwhile%n", rows, c.topicIn, LAST, steps, SLOW_RATE);
+                producer.flush();
+                process = new ProcessBuilder("bin/npt-stream", "retrain", "--bootstrap", c.kafkaBootstrap, "--topic", c.topicIn,
+                        "--store", store.toString(), "--last", Integer.toString(LAST), "--steps", steps)
+                        .inheritIO().start();
+            }
+            if (process.isAlive()) {
+                TimeUnit.MILLISECONDS.sleep(1000 / SLOW_RATE);
+                return true;
+            }
+            if (process.exitValue() != 0) {
+                outcome = "the retraining failed with exit code " + process.exitValue();
+                return false;
+            }
+            swapSentNanos = System.nanoTime();
+            String version = Files.readString(store.resolve(ModelStore.LATEST)).trim();
+            producer.send(new ProducerRecord<>(c.topicControl, ModelSwap.newBuilder().setModelVersion(version).build().toByteArray())).get();
+            System.out.printf("demo: published %s; asked the job to swap to it at its next checkpoint%n", version);
+            return true;
         }
     }
 }

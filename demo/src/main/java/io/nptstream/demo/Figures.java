@@ -6,8 +6,10 @@ import io.nptstream.proto.Manifest;
 import io.nptstream.proto.Prediction;
 import io.nptstream.proto.Target;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** Running prequential figures over the prediction and dead-letter topics, as the demo reads them. */
 final class Figures {
@@ -21,6 +23,9 @@ final class Figures {
     long lastNanos;
     final List<DeadLetter> deadLetterSamples = new ArrayList<>();
     private final Prequential prequential;
+    /** By model version, in the order the versions first served: a swap's before and after. */
+    private final Map<String, Prequential> byVersion = new LinkedHashMap<>();
+    private final Map<String, Long> firstRecord = new LinkedHashMap<>();
 
     Figures(Manifest manifest) {
         classification = manifest.getTarget().getTask() == Target.Task.CLASSIFICATION;
@@ -30,11 +35,45 @@ final class Figures {
     void add(Prediction p) {
         predictions++;
         prequential.addLatency(p.getLatencyUs());
+        Prequential version = byVersion.computeIfAbsent(p.getModelVersion(), v -> Prequential.totals(classification));
+        firstRecord.merge(p.getModelVersion(), recordNumber(p), Math::min);
         if (classification && p.hasLabelClass()) {
-            prequential.addHit(p.getLabelClass().equals(p.getPredictedClass()));
+            boolean hit = p.getLabelClass().equals(p.getPredictedClass());
+            prequential.addHit(hit);
+            version.addHit(hit);
         } else if (!classification && p.hasLabelValue()) {
             prequential.addError(p.getValue() - p.getLabelValue());
+            version.addError(p.getValue() - p.getLabelValue());
         }
+    }
+
+    /** The CSV row a prediction answers (the demo's record ids), or MAX_VALUE for another id. */
+    private static long recordNumber(Prediction p) {
+        try {
+            return Long.parseLong(p.getId());
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /** The versions that served, in order. */
+    List<String> versions() {
+        return List.copyOf(byVersion.keySet());
+    }
+
+    /** The swap's line: the first and last versions, the first record the last one answered, each one's accuracy (or rmse). */
+    String swapLine(boolean accounted) {
+        List<String> v = versions();
+        String from = v.get(0);
+        String to = v.get(v.size() - 1);
+        String what = classification ? "accuracy" : "rmse";
+        return String.format(Locale.ROOT, "swap: version %s -> %s at record %d, %s before %.4f, after %.4f, records = predictions + dead letters: %s",
+                from, to, firstRecord.get(to), what, score(from), score(to), accounted ? "yes" : "NO");
+    }
+
+    private double score(String version) {
+        Prequential p = byVersion.get(version);
+        return classification ? p.accuracy() : p.rmse();
     }
 
     void add(DeadLetter d) {

@@ -86,22 +86,20 @@ public class NptOperatorConfig implements Serializable {
         CACHE_MAX_BYTES.check(cacheMaxBytes);
     }
 
-    /** One line when the model is not set once: a folder or a store, not both. */
+    /** One line when no model is set. */
     private String modelSourceProblem() {
-        boolean dir = modelDir != null && !modelDir.isBlank();
-        boolean store = modelStore != null && !modelStore.isBlank();
-        if (dir && store) {
-            return MODEL_DIR.key() + " and " + MODEL_STORE.key() + " are both set: set one, " + MODEL_DIR.key()
-                    + " for a folder exported by model-export or " + MODEL_STORE.key() + " for a store of model versions";
-        }
-        if (!dir && !store) {
+        if ((modelDir == null || modelDir.isBlank()) && (modelStore == null || modelStore.isBlank())) {
             return MODEL_DIR.key() + " is not set: point it at a folder exported by model-export (or set "
                     + MODEL_STORE.key() + " to a store of model versions)";
         }
         return null;
     }
 
-    /** The model of {@code version} in the store, or the model of model.dir (a folder holds one: the version is not read). */
+    /**
+     * The model of {@code version} in the store, or without a store the model of model.dir (a folder
+     * holds one: the version is not read). A store wins over model.dir, so that the bundled
+     * settings' model.dir needs no unsetting.
+     */
     public ModelBundle loadModel(String version) {
         return modelStore == null ? ModelBundle.load(modelDir) : ModelStore.at(modelStore).fetch(version);
     }

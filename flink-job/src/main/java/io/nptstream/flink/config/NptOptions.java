@@ -38,10 +38,10 @@ public final class NptOptions {
             "`ModelSwap` messages that move a job serving from `model.store` to another version (read from the newest "
                     + "message at a fresh start); unused with `model.dir`");
     public static final Option<String> MODEL_DIR = Option.text("model.dir", null,
-            "folder with `model.onnx`, `manifest.pb`, `golden.pb` from model-export; set this or `model.store`");
+            "folder with `model.onnx`, `manifest.pb`, `golden.pb` from model-export; unused when `model.store` is set");
     public static final Option<String> MODEL_STORE = Option.text("model.store", null,
             "a store of model versions (`file:///...`, or `s3://...` with Flink's plugin; deploy/README.md, \"Model "
-                    + "lifecycle\"): the job can then swap versions while it runs; set this or `model.dir`");
+                    + "lifecycle\"): the job can then swap versions while it runs; takes precedence over `model.dir`");
     public static final Option<String> MODEL_VERSION = Option.text("model.version", "latest",
             "with `model.store`: the version to start with; `latest` = the one the store's `LATEST` names. A restore "
                     + "serves the version its state was written by");
