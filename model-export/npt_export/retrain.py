@@ -28,9 +28,10 @@ INPUT_TOPIC = "npt-records"     # NptOptions.TOPIC_IN's default
 KEY_COLUMN = "_key"
 
 
-def read_labeled(bootstrap: str, topic: str, last: int, idle_s: float = 5.0) -> list[spb.Record]:
-    """The last `last` labeled Records of `topic` (committed ones), in event-time order. Bytes that
-    are not a Record are skipped: the job has answered them with dead letters."""
+def read_labeled(bootstrap: str, topic: str, last: int, since_ms: int | None = None, idle_s: float = 5.0) -> list[spb.Record]:
+    """The last `last` labeled Records of `topic` (committed ones; with `since_ms`, among those of
+    Kafka timestamp since then), in event-time order. Bytes that are not a Record are skipped: the
+    job has answered them with dead letters."""
     from confluent_kafka import Consumer, TopicPartition
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"npt-retrain-{os.getpid()}",
                          "enable.auto.commit": False, "isolation.level": "read_committed"})
@@ -39,11 +40,19 @@ def read_labeled(bootstrap: str, topic: str, last: int, idle_s: float = 5.0) -> 
         if topic not in meta.topics or meta.topics[topic].error is not None:
             raise StoreError(f"topic {topic} does not exist on {bootstrap}: name the job's input topic (--topic)")
         ends, start = {}, []
+        since = {}
+        if since_ms is not None:
+            asked = [TopicPartition(topic, p, since_ms) for p in meta.topics[topic].partitions]
+            since = {tp.partition: tp.offset for tp in consumer.offsets_for_times(asked, timeout=30)}
         for p in meta.topics[topic].partitions:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
-            if high > low:
+            first = max(low, high - last)
+            if p in since:
+                # -1: no record since then in this partition.
+                first = high if since[p] < 0 else max(first, since[p])
+            if high > first:
                 ends[p] = high
-                start.append(TopicPartition(topic, p, max(low, high - last)))
+                start.append(TopicPartition(topic, p, first))
         consumer.assign(start)
         found, idle_since = [], time.time()
         while ends and time.time() - idle_since < idle_s:
@@ -100,12 +109,12 @@ def write_csv(records: list[spb.Record], layout: D.Schema, path: str) -> bool:
 
 
 def retrain(bootstrap: str, topic: str, store: str, last: int, base: str = "latest", steps: int = TrainConfig.steps,
-            seed: int = TrainConfig.seed, threads: int = TrainConfig.threads, quiet: bool = False) -> str:
+            seed: int = TrainConfig.seed, threads: int = TrainConfig.threads, since_ms: int | None = None, quiet: bool = False) -> str:
     """Trains on the topic's last `last` labeled records with the layout of `base` and publishes the
     result into `store` (LATEST then names it). Returns the new version."""
     base_manifest = read_manifest(version_dir(store, base))
     layout = layout_of(base_manifest)
-    records = read_labeled(bootstrap, topic, last)
+    records = read_labeled(bootstrap, topic, last, since_ms)
     if len(records) < 2 * base_manifest.context.max_window:
         raise StoreError(f"{topic} has {len(records)} labeled records, fewer than twice the window "
                          f"({base_manifest.context.max_window}): retrain once more have arrived")
@@ -128,13 +137,14 @@ def main(argv=None):
     p.add_argument("--topic", default=INPUT_TOPIC, help="the job's kafka.topic.in")
     p.add_argument("--store", required=True, help="the job's model.store (local or file://)")
     p.add_argument("--last", type=int, default=20_000, help="labeled records to train on, the newest")
+    p.add_argument("--since-ms", type=int, help="only records whose Kafka timestamp is at or after this epoch millisecond")
     p.add_argument("--base", default="latest", help="the version whose layout and architecture the new one keeps")
     p.add_argument("--steps", type=int, default=TrainConfig.steps)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
     a = p.parse_args(argv)
     try:
-        retrain(a.bootstrap, a.topic, a.store, a.last, a.base, a.steps, a.seed, a.threads)
+        retrain(a.bootstrap, a.topic, a.store, a.last, a.base, a.steps, a.seed, a.threads, a.since_ms)
     except (StoreError, D.DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

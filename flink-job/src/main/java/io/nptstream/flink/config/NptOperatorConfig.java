@@ -114,6 +114,6 @@ public class NptOperatorConfig implements Serializable {
         if (modelStore != null) {
             modelVersion = ModelStore.at(modelStore).resolve(modelVersion);
         }
-        return ModelBundle.check(loadModel(modelVersion).dir(), window, device);
+        return loadModel(modelVersion).check(window, device);
     }
 }

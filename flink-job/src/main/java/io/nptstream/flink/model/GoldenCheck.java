@@ -26,9 +26,9 @@ final class GoldenCheck {
     private GoldenCheck() {}
 
     /** Throws IllegalArgumentException naming the first case and output that differ. */
-    static void check(Golden golden, OrtSession session, String dir) throws OrtException {
+    static void check(Golden golden, OrtSession session, String source) throws OrtException {
         if (golden.getCasesCount() == 0) {
-            throw new IllegalArgumentException("model.dir=" + dir + ": " + ModelBundle.GOLDEN_FILE + " has no cases; re-export the model");
+            throw new IllegalArgumentException(source + ": " + ModelBundle.GOLDEN_FILE + " has no cases; re-export the model");
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         for (GoldenCase c : golden.getCasesList()) {
@@ -39,7 +39,7 @@ final class GoldenCheck {
                 }
                 try (OrtSession.Result result = session.run(inputs)) {
                     for (Tensor expected : c.getOutputsList()) {
-                        String what = "model.dir=" + dir + ": golden case '" + c.getName() + "', output " + expected.getName();
+                        String what = source + ": golden case '" + c.getName() + "', output " + expected.getName();
                         OnnxTensor actual = (OnnxTensor) result.get(expected.getName())
                                 .orElseThrow(() -> new IllegalArgumentException(what + " is not in the graph; re-export the model"));
                         long[] shape = expected.getShapeList().stream().mapToLong(Long::longValue).toArray();

@@ -30,16 +30,16 @@ public final class ModelBundle {
     public static final String FORMAT = "npt-stream/1";
     public static final String MANIFEST_FILE = "manifest.pb";
     public static final String GOLDEN_FILE = "golden.pb";
-    /** Every problem with a model folder names it as the option that points there. */
-    private static final String PREFIX = "model.dir=";
-
     private final String dir;
+    /** Where the model came from, as the option that points there: every problem with it names this. */
+    private final String source;
     private final Manifest manifest;
     private final int numNumeric;
     private final int numCategorical;
 
-    private ModelBundle(String dir, Manifest manifest) {
+    private ModelBundle(String dir, String source, Manifest manifest) {
         this.dir = dir;
+        this.source = source;
         this.manifest = manifest;
         this.numNumeric = (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.NUMERIC).count();
         this.numCategorical = (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.CATEGORICAL).count();
@@ -50,39 +50,43 @@ public final class ModelBundle {
         if (dir == null || dir.isBlank()) {
             throw new IllegalArgumentException("model.dir is not set: point it at a folder exported by model-export");
         }
+        return load(dir, "model.dir=" + dir);
+    }
+
+    /** Reads the manifest of {@code dir}, a local copy of {@code source} (named in every message). */
+    static ModelBundle load(String dir, String source) {
         Path manifestFile = Path.of(dir).resolve(MANIFEST_FILE);
         if (!Files.isRegularFile(manifestFile)) {
-            throw new IllegalArgumentException(PREFIX + dir + " has no " + MANIFEST_FILE + ": point it at a folder exported by model-export (make model)");
+            throw new IllegalArgumentException(source + " has no " + MANIFEST_FILE + ": point it at a folder exported by model-export (make model)");
         }
         Manifest manifest;
         try {
             manifest = Manifest.parseFrom(Files.readAllBytes(manifestFile));
         } catch (InvalidProtocolBufferException e) {
-            throw new IllegalArgumentException(PREFIX + dir + ": " + MANIFEST_FILE + " is not a Manifest (" + e.getMessage() + "); re-export the model");
+            throw new IllegalArgumentException(source + ": " + MANIFEST_FILE + " is not a Manifest (" + e.getMessage() + "); re-export the model");
         } catch (IOException e) {
-            throw new IllegalArgumentException(PREFIX + dir + ": cannot read " + MANIFEST_FILE + " (" + e + ")");
+            throw new IllegalArgumentException(source + ": cannot read " + MANIFEST_FILE + " (" + e + ")");
         }
-        ModelBundle model = new ModelBundle(dir, manifest);
+        ModelBundle model = new ModelBundle(dir, source, manifest);
         model.checkManifest();
         return model;
     }
 
     /**
-     * Loads {@code dir} and checks everything that can be checked before a job runs: the manifest,
-     * the graph against it (by opening it once on the CPU), the window and the device. Throws
-     * IllegalArgumentException with one line on the first problem.
+     * Checks everything that can be checked before a job serves this model: the manifest, the graph
+     * against it (by opening it once on the CPU), its golden cases, the window and the device.
+     * Throws IllegalArgumentException with one line on the first problem; returns this model.
      */
-    public static ModelBundle check(String dir, int window, Device device) {
-        ModelBundle model = load(dir);
-        model.windowFor(window);
+    public ModelBundle check(int window, Device device) {
+        windowFor(window);
         SharedSessions.checkDevice(device);
-        try (SharedSessions.Lease lease = SharedSessions.acquire(model, Device.CPU, 1)) {
+        try (SharedSessions.Lease lease = SharedSessions.acquire(this, Device.CPU, 1)) {
             // Acquiring checks the graph's inputs and outputs against the manifest; the golden cases, its numbers.
-            GoldenCheck.check(model.golden(), lease.session(), dir);
+            GoldenCheck.check(golden(), lease.session(), source);
         } catch (OrtException e) {
-            throw new IllegalArgumentException(PREFIX + dir + ": ONNX Runtime failed (" + e.getMessage() + ")");
+            throw new IllegalArgumentException(source + ": ONNX Runtime failed (" + e.getMessage() + ")");
         }
-        return model;
+        return this;
     }
 
     /**
@@ -112,9 +116,9 @@ public final class ModelBundle {
         try {
             return Golden.parseFrom(Files.readAllBytes(file));
         } catch (InvalidProtocolBufferException e) {
-            throw new IllegalArgumentException(PREFIX + dir + ": " + GOLDEN_FILE + " is not a Golden (" + e.getMessage() + "); re-export the model");
+            throw new IllegalArgumentException(source + ": " + GOLDEN_FILE + " is not a Golden (" + e.getMessage() + "); re-export the model");
         } catch (IOException e) {
-            throw new IllegalArgumentException(PREFIX + dir + ": cannot read " + GOLDEN_FILE + " (" + e + ")");
+            throw new IllegalArgumentException(source + ": cannot read " + GOLDEN_FILE + " (" + e + ")");
         }
     }
 
@@ -249,11 +253,16 @@ public final class ModelBundle {
     }
 
     private void fail(String why) {
-        throw new IllegalArgumentException(PREFIX + dir + ": " + why);
+        throw new IllegalArgumentException(source + ": " + why);
     }
 
     public String dir() {
         return dir;
+    }
+
+    /** Where the model came from, as its option: {@code model.dir=...} or {@code model.store=... version ...}. */
+    public String source() {
+        return source;
     }
 
     public Manifest manifest() {

@@ -74,7 +74,7 @@ public final class ModelStore {
         if (!Files.isRegularFile(local.resolve(ModelBundle.MANIFEST_FILE))) {
             copy(version, local);
         }
-        return ModelBundle.load(local.toString());
+        return ModelBundle.load(local.toString(), PREFIX + uri + " version " + version);
     }
 
     private void copy(String version, java.nio.file.Path local) {

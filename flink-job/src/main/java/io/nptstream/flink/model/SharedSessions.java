@@ -107,7 +107,7 @@ public final class SharedSessions {
             try {
                 session = env.createSession(model.graphPath().toString(), options);
             } catch (OrtException e) {
-                throw new IllegalArgumentException("model.dir=" + model.dir() + ": ONNX Runtime cannot load "
+                throw new IllegalArgumentException(model.source() + ": ONNX Runtime cannot load "
                         + model.graphPath().getFileName() + " (" + e.getMessage().lines().findFirst().orElse("") + "); re-export the model");
             }
             try {

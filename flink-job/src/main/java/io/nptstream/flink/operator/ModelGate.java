@@ -81,7 +81,7 @@ final class ModelGate extends ProcessFunction<String, String> implements Checkpo
     /** Why {@code version} may not be served, or null. */
     private String refusal(String version) {
         try {
-            ModelBundle candidate = ModelBundle.check(config.loadModel(version).dir(), config.window, config.device);
+            ModelBundle candidate = config.loadModel(version).check(config.window, config.device);
             if (!candidate.stateLayout().equals(layout)) {
                 return "its layout [" + candidate.stateLayout() + "] is not the one of the rows in state [" + layout
                         + "]: a swap keeps the features, their vocabularies and the classes; start a new job for another layout";

@@ -340,7 +340,7 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
         for (String written : layout.get()) {
             if (!written.equals(current)) {
                 throw new SuppressRestartsException(new IllegalStateException("the state was written by a model of layout ["
-                        + written + "]; model " + model.version() + " in " + model.dir() + " has layout [" + current
+                        + written + "]; model " + model.version() + " (" + model.source() + ") has layout [" + current
                         + "]: restore with a model of the same features and target, or start this model without the old state"));
             }
         }

@@ -16,6 +16,7 @@ import io.nptstream.proto.Golden;
 import io.nptstream.proto.ModelSwap;
 import io.nptstream.proto.Prediction;
 import io.nptstream.proto.Record;
+import io.nptstream.proto.Tensor;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -159,10 +160,16 @@ class ModelSwapTest {
     @Test
     void refusedSwapsKeepTheModelServingAndNeverRestartTheJob() throws Exception {
         Path store = store("refuse", A_MODEL, B_MODEL, NptFixtures.CAUSAL_REG);
-        // B altered in the store: its graph no longer hashes to its version.
-        Path graph = store.resolve(versionB).resolve("model.onnx");
-        byte[] bytes = Files.readAllBytes(graph);
-        Files.write(graph, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        // B's golden outputs moved: its graph hashes to its version but no longer gives its golden numbers.
+        Path golden = store.resolve(versionB).resolve("golden.pb");
+        Golden g = Golden.parseFrom(Files.readAllBytes(golden));
+        Tensor out0 = g.getCases(0).getOutputs(0);
+        Tensor.Builder moved = out0.toBuilder().clearF32();
+        out0.getF32List().forEach(v -> moved.addF32(v + 0.5f));
+        Files.write(golden, g.toBuilder().setCases(0, g.getCases(0).toBuilder().setOutputs(0, moved)).build().toByteArray());
+        // A corrupt file: a version folder whose manifest is not a Manifest.
+        Files.createDirectories(store.resolve("0123456789abcdef"));
+        Files.write(store.resolve("0123456789abcdef").resolve("manifest.pb"), new byte[] {1, 2, 3});
         String regression = NptFixtures.manifest(NptFixtures.CAUSAL_REG).getModelVersion();
         JobConfig config = config("refuse", fromStore(store, "latest"));
         FailAfterSwap.reset(null);
@@ -172,7 +179,7 @@ class ModelSwapTest {
             produce("refuse", all.subList(0, 500));
             assertEquals(500, kafka.readCommitted("refuse-predictions", 500, TIMEOUT).size());
             try (KafkaProducer<byte[], byte[]> producer = kafka.producer()) {
-                for (String version : List.of(regression, versionB, "no-such-version")) {
+                for (String version : List.of(regression, versionB, "0123456789abcdef", "no-such-version")) {
                     producer.send(new ProducerRecord<>("refuse-control", ModelSwap.newBuilder().setModelVersion(version).build().toByteArray()));
                 }
                 producer.send(new ProducerRecord<>("refuse-control", "not a ModelSwap".getBytes(StandardCharsets.UTF_8)));

@@ -21,14 +21,14 @@ class GoldenCasesParityTest {
         ModelBundle model = ModelBundle.load(NptFixtures.dir(fixture).toString());
         Golden golden = model.golden();
         try (SharedSessions.Lease lease = SharedSessions.acquire(model, Device.CPU, 1)) {
-            GoldenCheck.check(golden, lease.session(), model.dir());
+            GoldenCheck.check(golden, lease.session(), model.source());
 
             GoldenCase first = golden.getCases(0);
             Tensor output = first.getOutputs(0);
             Tensor moved = output.toBuilder().setF32(0, output.getF32(0) + 0.01f).build();
             Golden wrong = golden.toBuilder().setCases(0, first.toBuilder().setOutputs(0, moved)).build();
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> GoldenCheck.check(wrong, lease.session(), model.dir()));
+                    () -> GoldenCheck.check(wrong, lease.session(), model.source()));
             assertTrue(e.getMessage().startsWith("model.dir=" + model.dir() + ": golden case '" + first.getName() + "', output "
                     + output.getName() + " differs from PyTorch's by "), e.getMessage());
         }

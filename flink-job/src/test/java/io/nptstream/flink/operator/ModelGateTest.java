@@ -39,6 +39,13 @@ class ModelGateTest {
 
         List<String> passed = run(store, version(B), version(NptFixtures.CAUSAL_REG), "no-such-version", "0123456789abcdef", "../up", version(A));
         assertEquals(List.of(), passed);
+
+        // B altered in another store: its graph no longer hashes to its version.
+        Path altered = store("altered", A, B);
+        Path graph = altered.resolve(version(B)).resolve("model.onnx");
+        byte[] bytes = Files.readAllBytes(graph);
+        Files.write(graph, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        assertEquals(List.of(), run(altered, version(B)));
     }
 
     @Test
