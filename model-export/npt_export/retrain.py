@@ -60,7 +60,10 @@ def read_labeled(bootstrap: str, topic: str, last: int, since_ms: int | None = N
             if msg is None or msg.error() is not None:
                 continue
             idle_since = time.time()
-            if msg.offset() >= ends[msg.partition()] - 1:
+            end = ends.get(msg.partition())
+            if end is None or msg.offset() >= end:
+                continue    # a record that arrived after the read began
+            if msg.offset() == end - 1:
                 del ends[msg.partition()]
             try:
                 record = spb.Record.FromString(msg.value() or b"")

@@ -3,6 +3,7 @@ package io.nptstream.flink.config;
 import io.nptstream.flink.config.JobConfig.Delivery;
 import io.nptstream.flink.config.NptOperatorConfig.Inference;
 import io.nptstream.flink.model.Device;
+import io.nptstream.flink.model.ModelStore;
 import java.util.List;
 import java.util.Map;
 
@@ -42,7 +43,7 @@ public final class NptOptions {
     public static final Option<String> MODEL_STORE = Option.text("model.store", null,
             "a store of model versions (`file:///...`, or `s3://...` with Flink's plugin; deploy/README.md, \"Model "
                     + "lifecycle\"): the job can then swap versions while it runs; takes precedence over `model.dir`");
-    public static final Option<String> MODEL_VERSION = Option.text("model.version", "latest",
+    public static final Option<String> MODEL_VERSION = Option.text("model.version", ModelStore.LATEST_VERSION,
             "with `model.store`: the version to start with; `latest` = the one the store's `LATEST` names. A restore "
                     + "serves the version its state was written by");
     public static final Option<Integer> WINDOW = Option.integer("window", 0, 0, 1 << 20,

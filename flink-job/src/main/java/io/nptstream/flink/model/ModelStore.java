@@ -67,7 +67,7 @@ public final class ModelStore {
      * name it, so that a partial or altered copy is refused, not served.
      */
     public ModelBundle fetch(String version) {
-        if (version == null || !version.matches("[0-9A-Za-z._-]+")) {
+        if (version == null || !version.matches("[0-9A-Za-z_-][0-9A-Za-z._-]*")) {
             throw fail("version '" + version + "' is not a version folder name: use a manifest's model_version");
         }
         java.nio.file.Path local = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "npt-stream-models", storeId(), version);
