@@ -172,7 +172,7 @@ class Synth:
 def causal_cache(model: NPT, synth: Synth, fill: list[int], W: int):
     """Right-aligned caches for B sets holding fill[b] real rows (computed by the model)."""
     cfg = model.cfg
-    B, L, Dm = len(fill), cfg.abd_layers, cfg.row_dim
+    B, L, Dm = len(fill), cfg.abd_layers, cfg.cache_dim
     k, v = torch.zeros(B, L, W, Dm), torch.zeros(B, L, W, Dm)
     valid = torch.zeros(B, W, dtype=torch.bool)
     for b, n in enumerate(fill):
@@ -323,6 +323,7 @@ def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manife
     m.graph.opset = OPSET
     a = m.architecture
     a.embed_dim, a.attributes, a.row_dim = cfg.embed_dim, cfg.attributes, cfg.row_dim
+    a.kv_heads, a.cache_dim = cfg.kv_heads, cfg.cache_dim
     a.abd_layers, a.aba_layers, a.heads, a.ff_mult = cfg.abd_layers, cfg.aba_layers, cfg.heads, cfg.ff_mult
     a.parameters = sum(p.numel() for p in model.parameters())
     tc, tr = ck["train"], ck["training"]

@@ -6,8 +6,8 @@ fully exported (model.onnx, manifest.pb/.json, golden.pb), with the CSV it was t
 - causal-cls: 2 numeric + 1 categorical feature, 3 classes, CAUSAL (STEP graph), recency on;
 - bidir-cls:  the same schema, BIDIRECTIONAL (FULL graph), recency off;
 - causal-reg: 3 numeric features, regression with std, CAUSAL, no *_cat inputs;
-- causal-cls-retrained: causal-cls trained again with another seed: the same layout, another
-  version (the model a swap moves to).
+- causal-cls-retrained: causal-cls trained again with another seed and multi-query ABD attention
+  (kv_heads 1): the same layout, another version and cache width (the model a swap moves to).
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ FIXTURES = {
     "causal-cls": dict(regression=False, attention=CAUSAL, recency=True),
     "bidir-cls": dict(regression=False, attention=BIDIRECTIONAL, recency=False),
     "causal-reg": dict(regression=True, attention=CAUSAL, recency=True),
-    "causal-cls-retrained": dict(regression=False, attention=CAUSAL, recency=True, train_seed=1),
+    "causal-cls-retrained": dict(regression=False, attention=CAUSAL, recency=True, train_seed=1, kv_heads=1),
 }
 
 
@@ -75,7 +75,7 @@ def build(out_dir: str, name: str, spec: dict, seed: int = 0):
     tc = TrainConfig(csv=data, target="target", key="key", out=folder, seed=spec.get("train_seed", seed), steps=30, batch=4,
                      eval_every=15, patience=10, queries=8)
     arch = dict(attention=spec["attention"], window=WINDOW, recency=spec["recency"], embed_dim=8,
-                abd_layers=2, aba_layers=1, heads=2, dropout=0.1, attn_dropout=0.1)
+                abd_layers=2, aba_layers=1, heads=2, kv_heads=spec.get("kv_heads", 0), dropout=0.1, attn_dropout=0.1)
     path = train(tc, arch, quiet=True)
     export(path, folder)
 

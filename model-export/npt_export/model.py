@@ -56,6 +56,7 @@ class NPTConfig:
     abd_layers: int = 2
     aba_layers: int = 2
     heads: int = 4
+    kv_heads: int = 0                  # ABD key/value heads, each shared by heads/kv_heads query heads (1 = multi-query; 0 = heads)
     ff_mult: int = 4
     dropout: float = 0.1
     attn_dropout: float = 0.0          # the paper has 0.1; off by default: its sampling is ~25% of a CPU step
@@ -77,6 +78,11 @@ class NPTConfig:
         return self.attributes * self.embed_dim
 
     @property
+    def cache_dim(self) -> int:
+        """The width of a cached ABD key or value: kv_heads heads of row_dim/heads."""
+        return self.kv_heads * (self.row_dim // self.heads)
+
+    @property
     def target_width(self) -> int:
         if self.task == CLASSIFICATION:
             return self.n_classes
@@ -87,6 +93,10 @@ class NPTConfig:
             raise ValueError("layers alternate ABD, ABA (ABD first): abd_layers must be aba_layers or aba_layers + 1")
         if self.row_dim % self.heads or self.embed_dim % self.heads:
             raise ValueError(f"heads={self.heads} must divide embed_dim={self.embed_dim}")
+        if self.kv_heads == 0:
+            self.kv_heads = self.heads
+        if self.kv_heads < 1 or self.heads % self.kv_heads:
+            raise ValueError(f"kv_heads={self.kv_heads} must divide heads={self.heads}")
         if self.attention not in (CAUSAL, BIDIRECTIONAL):
             raise ValueError(f"attention must be {CAUSAL} or {BIDIRECTIONAL}, not {self.attention!r}")
 
@@ -179,30 +189,46 @@ class RowHeads(nn.Module):
 # ----------------------------------------------------------------------------- attention
 
 
-def attend(q, k, v, mask, bias, k_self, v_self, self_bias, heads: int, drop: nn.Module):
-    """Multi-head attention of each query to its context (masked) and to itself.
+def heads_of(x, kv: int, dh: int):
+    """[B,P,kv*dh] -> [B,kv,1,P,dh]: key/value heads, each shared by a group of query heads."""
+    B, P, _ = x.shape
+    if kv == 1:
+        return x.view(B, 1, 1, P, dh)        # no transpose: the cache is read as it is stored
+    return x.view(B, P, kv, 1, dh).permute(0, 2, 3, 1, 4)
 
-    q [B,n,D]; k, v [B,P,D]; mask [B,n,P] bool; bias [B,h,n,P] or None; k_self, v_self [B,n,D];
-    self_bias [h] or None. The self term is its own softmax column, so a row with an empty
-    context still has a well-defined output, and no query ever sees another query."""
+
+def attend(q, kvs, mask, bias, k_self, v_self, self_bias, heads: int, drop: nn.Module):
+    """Multi-head attention of each query to its context (masked) and to itself, with grouped
+    keys and values: kv = Dkv / (D / heads) key/value heads, each shared by heads / kv query heads
+    (kv = heads is plain multi-head attention, kv = 1 multi-query attention).
+
+    q [B,n,D]; kvs: the context's (k, v) pairs [B,P_i,Dkv], in order (the cache, then this call's
+    rows), attended as one context of P = sum P_i rows without concatenating them; mask [B,n,P]
+    bool; bias [B,h,n,P] or None; k_self, v_self [B,n,Dkv]; self_bias [h] or None. The self term is
+    its own softmax column, so a row with an empty context still has a well-defined output, and no
+    query ever sees another query."""
     B, n, D = q.shape
-    P = k.shape[1]
     dh = D // heads
-    q = q.view(B, n, heads, dh).transpose(1, 2)
-    ks = k_self.view(B, n, heads, dh).transpose(1, 2)
-    vs = v_self.view(B, n, heads, dh).transpose(1, 2)
-    k = k.view(B, P, heads, dh).transpose(1, 2)
-    v = v.view(B, P, heads, dh).transpose(1, 2)
+    kv = k_self.shape[-1] // dh
+    g = heads // kv
+    q = q.view(B, n, kv, g, dh).permute(0, 2, 3, 1, 4)                       # [B,kv,g,n,dh]
+    ks, vs = heads_of(k_self, kv, dh), heads_of(v_self, kv, dh)              # [B,kv,1,n,dh]
+    parts = [(heads_of(k, kv, dh), heads_of(v, kv, dh)) for k, v in kvs]
     scale = 1.0 / math.sqrt(dh)
-    s_ctx = (q @ k.transpose(-1, -2)) * scale                                  # [B,h,n,P]
-    s_self = (q * ks).sum(-1, keepdim=True) * scale                            # [B,h,n,1]
+    s_ctx = torch.cat([q @ k.transpose(-1, -2) for k, _ in parts], -1) * scale  # [B,kv,g,n,P]
+    s_self = (q * ks).sum(-1, keepdim=True) * scale                            # [B,kv,g,n,1]
+    P = s_ctx.shape[-1]
     if bias is not None:
-        s_ctx = s_ctx + bias
-        s_self = s_self + self_bias.view(1, heads, 1, 1)
-    s_ctx = s_ctx.masked_fill(~mask[:, None], float("-inf"))
+        s_ctx = s_ctx + bias.view(B, kv, g, n, P)
+        s_self = s_self + self_bias.view(1, kv, g, 1, 1)
+    s_ctx = s_ctx.masked_fill(~mask[:, None, None], float("-inf"))
     p = drop(torch.softmax(torch.cat([s_ctx, s_self], -1), -1))
-    out = p[..., :P] @ v + p[..., P:] * vs                                     # [B,h,n,dh]
-    return out.transpose(1, 2).reshape(B, n, D)
+    out = p[..., P:] * vs
+    start = 0
+    for k, v in parts:
+        out = out + p[..., start:start + k.shape[-2]] @ v
+        start += k.shape[-2]
+    return out.permute(0, 3, 1, 2, 4).reshape(B, n, D)                        # [B,kv,g,n,dh] -> [B,n,D]
 
 
 class FeedForward(nn.Module):
@@ -251,15 +277,17 @@ class ABD(nn.Module):
 
     def __init__(self, cfg: NPTConfig):
         super().__init__()
-        D = cfg.row_dim
+        D, Dkv = cfg.row_dim, cfg.cache_dim
         self.heads = cfg.heads
         self.ln1, self.ln2 = nn.LayerNorm(D), nn.LayerNorm(D)
-        self.q, self.k, self.v = nn.Linear(D, D), nn.Linear(D, D), nn.Linear(D, D)
+        self.q, self.k, self.v = nn.Linear(D, D), nn.Linear(D, Dkv), nn.Linear(D, Dkv)
         with torch.no_grad():
-            # Keys start as the queries, so each head's first scores are similarities between rows:
-            # the model starts as a kernel smoother over its context (kNN-like), which is where
-            # reading the context's labels begins; training then shapes the metric.
-            self.k.weight.copy_(self.q.weight)
+            # Keys start as the queries (each key head as the first query head of its group), so
+            # the first scores are similarities between rows: the model starts as a kernel smoother
+            # over its context (kNN-like), which is where reading the context's labels begins;
+            # training then shapes the metric.
+            g, dh = cfg.heads // cfg.kv_heads, D // cfg.heads
+            self.k.weight.copy_(self.q.weight.view(cfg.kv_heads, g, dh, D)[:, 0].reshape(Dkv, D))
         self.out = nn.Linear(D, D)
         self.res = nn.Linear(D, D, bias=False)
         self.ff = FeedForward(D, cfg)
@@ -285,12 +313,13 @@ class ABD(nn.Module):
         x_ctx, x_q = self.ln1(h_ctx), self.ln1(h_q)
         k_ctx, v_ctx = self.k(x_ctx), self.v(x_ctx)
         k_q, v_q = self.k(x_q), self.v(x_q)
-        k = torch.cat([prefix_k, k_ctx], 1)
-        v = torch.cat([prefix_v, v_ctx], 1)
+        # An empty prefix (the FULL graph, training) is left out: a 0-row reshape is not exportable.
+        empty = isinstance(prefix_k.shape[1], int) and prefix_k.shape[1] == 0
+        kvs = ((k_ctx, v_ctx),) if empty else ((prefix_k, prefix_v), (k_ctx, v_ctx))
         sb = self.self_bias if self.recency else None
-        a_ctx = attend(self.q(x_ctx), k, v, ctx.mask_ctx, self.bias(ctx.age_ctx) if self.recency else None,
+        a_ctx = attend(self.q(x_ctx), kvs, ctx.mask_ctx, self.bias(ctx.age_ctx) if self.recency else None,
                        k_ctx, v_ctx, sb, self.heads, self.drop)
-        a_q = attend(self.q(x_q), k, v, ctx.mask_q, self.bias(ctx.age_q) if self.recency else None,
+        a_q = attend(self.q(x_q), kvs, ctx.mask_q, self.bias(ctx.age_q) if self.recency else None,
                      k_q, v_q, sb, self.heads, self.drop)
         outs = []
         for h, a in ((h_ctx, a_ctx), (h_q, a_q)):
@@ -422,7 +451,7 @@ class NPT(nn.Module):
         y_ctx = ctx_y if y_context is None else y_context
         emb_ctx = self.embed(ctx_num, ctx_cat, ctx_cat_masked, y_ctx)
         emb_q = self.embed(q_num, q_cat, q_cat_masked, torch.full_like(q_like, float("nan")))
-        B, L, D = ctx_y.shape[0], self.cfg.abd_layers, self.cfg.row_dim
+        B, L, D = ctx_y.shape[0], self.cfg.abd_layers, self.cfg.cache_dim
         empty = ctx_y.new_zeros(B, L, 0, D)
         h_ctx, h_q, _, _ = self.run(emb_ctx, emb_q, empty, empty, ctx)
         return h_ctx, h_q, ctx

@@ -39,7 +39,7 @@ class KeyedReference:
         valid = torch.ones(1, 1, dtype=torch.bool)
         labeled = not torch.isnan(yt).item()
         if cfg.attention == CAUSAL:
-            L, Dm = cfg.abd_layers, cfg.row_dim
+            L, Dm = cfg.abd_layers, cfg.cache_dim
             k, v, kv = self.state.setdefault(key, [torch.zeros(1, L, W, Dm), torch.zeros(1, L, W, Dm),
                                                    torch.zeros(1, W, dtype=torch.bool)])
             _, h_q, nk, nv, ctx = self.model.step(k, v, kv, num, cat, yt, valid)
@@ -78,7 +78,7 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
     N = len(y)
     outs = []
     if cfg.attention == CAUSAL:
-        L, Dm = cfg.abd_layers, cfg.row_dim
+        L, Dm = cfg.abd_layers, cfg.cache_dim
         k = torch.zeros(1, L, W, Dm, device=device)
         v = torch.zeros(1, L, W, Dm, device=device)
         kv = torch.zeros(1, W, dtype=torch.bool, device=device)

@@ -30,7 +30,7 @@ from npt_export.tasks import relabel_runs
 
 CHECKPOINT_FILE = "checkpoint.pt"          # the best checkpoint, in the output folder
 # The NPTConfig fields that the command line sets (the rest come from the schema, or keep their defaults).
-ARCH_ARGS = ("attention", "window", "recency", "embed_dim", "abd_layers", "aba_layers", "heads", "dropout",
+ARCH_ARGS = ("attention", "window", "recency", "embed_dim", "abd_layers", "aba_layers", "heads", "kv_heads", "dropout",
              "attn_dropout")
 
 
@@ -186,7 +186,7 @@ def training_loss(model: NPT, tc: TrainConfig, stream: Stream, gen: torch.Genera
     # ctx, q: the rows of the context stream and of the query stream (all of them for CAUSAL).
     if cfg.attention == CAUSAL:
         ctx, q = slice(None), slice(None)
-        B, L, Dm = tc.batch, cfg.abd_layers, cfg.row_dim
+        B, L, Dm = tc.batch, cfg.abd_layers, cfg.cache_dim
         empty = torch.zeros(B, L, 0, Dm, device=device)
         no_cache = torch.zeros(B, 0, dtype=torch.bool, device=device)
         args = [t.to(device) for t in (num_in, cat_in, y, valid, y_ctx, cat_masked)]

@@ -118,7 +118,7 @@ class OrtServer:
         W, a = self.W, self.m.architecture
         one = np.ones((1, 1), bool)
         if self.m.graph.kind == mpb.Graph.STEP:
-            k, v, kv = self.state.setdefault(r.key, (np.zeros((1, a.abd_layers, W, a.row_dim), np.float32),) * 2
+            k, v, kv = self.state.setdefault(r.key, (np.zeros((1, a.abd_layers, W, a.cache_dim), np.float32),) * 2
                                              + (np.zeros((1, W), bool),))
             outs = self.sess.run(None, self.feed({"cache_k": k, "cache_v": v, "cache_valid": kv,
                                                   "x_num": num[None, None], "x_cat": cat[None, None],

@@ -16,7 +16,7 @@ def step(model, num, cat, y, cache=None, valid=None, W=None):
     cfg = model.cfg
     W = W or cfg.window
     if cache is None:
-        z = torch.zeros(B, cfg.abd_layers, W, cfg.row_dim)
+        z = torch.zeros(B, cfg.abd_layers, W, cfg.cache_dim)
         cache = (z, z, torch.zeros(B, W, dtype=torch.bool))
     valid = torch.ones(B, M, dtype=torch.bool) if valid is None else valid
     with torch.no_grad():
@@ -35,11 +35,11 @@ def test_shapes():
     m = tiny(CAUSAL)
     num, cat, y = rows(m, 3, 5)
     probs, k, v, _ = step(m, num, cat, y)
-    assert probs.shape == (3, 5, 3) and k.shape == v.shape == (3, 2, 5, m.cfg.row_dim)
+    assert probs.shape == (3, 5, 3) and k.shape == v.shape == (3, 2, 5, m.cfg.cache_dim)
     assert torch.allclose(probs.sum(-1), torch.ones(3, 5))
     r = tiny(CAUSAL, task=REGRESSION)
     with torch.no_grad():
-        mean, std = r.predict(r.step(*(torch.zeros(3, 2, 8, r.cfg.row_dim),) * 2, torch.zeros(3, 8, dtype=torch.bool),
+        mean, std = r.predict(r.step(*(torch.zeros(3, 2, 8, r.cfg.cache_dim),) * 2, torch.zeros(3, 8, dtype=torch.bool),
                                      num, cat, y, torch.ones(3, 5, dtype=torch.bool))[1])
     assert mean.shape == std.shape == (3, 5) and (std > 0).all()
     b = tiny(BIDIRECTIONAL)
@@ -134,10 +134,13 @@ def test_sets_and_queries_are_independent():
 @pytest.mark.parametrize("seed", range(4))
 def test_cached_step_equals_full_recompute(seed):
     """Property: for random streams and chunkings, feeding rows in chunks with the cache (M = 1
-    included) gives what one STEP call over the whole history with an empty cache gives."""
+    included) gives what one STEP call over the whole history with an empty cache gives; with
+    multi-query attention (seeds 2, 3) too."""
     g = torch.Generator().manual_seed(seed)
-    m = tiny(CAUSAL, recency=bool(seed % 2), window=int(torch.randint(3, 9, (1,), generator=g)), seed=seed)
-    W, L, Dm = m.cfg.window, m.cfg.abd_layers, m.cfg.row_dim
+    m = tiny(CAUSAL, recency=bool(seed % 2), window=int(torch.randint(3, 9, (1,), generator=g)), seed=seed,
+             kv_heads=1 if seed >= 2 else 0)
+    assert m.cfg.cache_dim == (m.cfg.row_dim // 2 if seed >= 2 else m.cfg.row_dim)
+    W, L, Dm = m.cfg.window, m.cfg.abd_layers, m.cfg.cache_dim
     N = 40
     num, cat, y = rows(m, 1, N, p_unlabeled=0.3, seed=seed)
     whole = step(m, num, cat, y, W=W)[0][0]

@@ -33,7 +33,7 @@ class StepServer:
         self.m = read(folder, MANIFEST_FILE, mpb.Manifest())
         self.sess = session(folder)
         a = self.m.architecture
-        self.k = np.zeros((1, a.abd_layers, window, a.row_dim), np.float32)
+        self.k = np.zeros((1, a.abd_layers, window, a.cache_dim), np.float32)
         self.v = np.zeros_like(self.k)
         self.valid = np.zeros((1, window), bool)
 

@@ -22,18 +22,18 @@ public final class KvCache {
 
     private final int layers;
     private final int window;
-    private final int rowDim;
+    private final int cacheDim;
     private final long maxBytes;
     private final long entryBytes;
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
     private long rebuilds;
 
-    public KvCache(int layers, int window, int rowDim, long maxBytes) {
+    public KvCache(int layers, int window, int cacheDim, long maxBytes) {
         this.layers = layers;
         this.window = window;
-        this.rowDim = rowDim;
+        this.cacheDim = cacheDim;
         this.maxBytes = maxBytes;
-        this.entryBytes = 2L * Float.BYTES * layers * window * rowDim + ENTRY_OVERHEAD_BYTES;
+        this.entryBytes = 2L * Float.BYTES * layers * window * cacheDim + ENTRY_OVERHEAD_BYTES;
     }
 
     /** The key's entry if it is cached and matches {@code history}; null when it must be rebuilt. */
@@ -48,7 +48,7 @@ public final class KvCache {
     /** A fresh, empty entry for {@code key}, not yet cached; {@link #put} caches it once filled. */
     public Entry newEntry() {
         rebuilds++;
-        return new Entry(layers, window, rowDim);
+        return new Entry(layers, window, cacheDim);
     }
 
     /** Caches {@code entry} as matching {@code history}, evicting least recently used keys over the limit. */
@@ -83,20 +83,20 @@ public final class KvCache {
     public static final class Entry {
         private final int layers;
         private final int window;
-        private final int rowDim;
-        /** [layer][slot][rowDim], flattened. */
+        private final int cacheDim;
+        /** [layer][slot][cacheDim], flattened. */
         private final float[] k;
         private final float[] v;
         private int head;
         private int size;
         private long appended;
 
-        Entry(int layers, int window, int rowDim) {
+        Entry(int layers, int window, int cacheDim) {
             this.layers = layers;
             this.window = window;
-            this.rowDim = rowDim;
-            this.k = new float[layers * window * rowDim];
-            this.v = new float[layers * window * rowDim];
+            this.cacheDim = cacheDim;
+            this.k = new float[layers * window * cacheDim];
+            this.v = new float[layers * window * cacheDim];
         }
 
         public int size() {
@@ -117,9 +117,9 @@ public final class KvCache {
                 head = (head + 1) % window;
             }
             for (int l = 0; l < layers; l++) {
-                int dst = (l * window + slot) * rowDim;
-                newK.get(offset + l * layerStride, k, dst, rowDim);
-                newV.get(offset + l * layerStride, v, dst, rowDim);
+                int dst = (l * window + slot) * cacheDim;
+                newK.get(offset + l * layerStride, k, dst, cacheDim);
+                newV.get(offset + l * layerStride, v, dst, cacheDim);
             }
         }
 
@@ -130,10 +130,10 @@ public final class KvCache {
         public void copyTo(FloatBuffer cacheK, FloatBuffer cacheV, int offset) {
             for (int l = 0; l < layers; l++) {
                 for (int j = 0; j < size; j++) {
-                    int src = (l * window + (head + j) % window) * rowDim;
-                    int dst = offset + (l * window + window - size + j) * rowDim;
-                    cacheK.put(dst, k, src, rowDim);
-                    cacheV.put(dst, v, src, rowDim);
+                    int src = (l * window + (head + j) % window) * cacheDim;
+                    int dst = offset + (l * window + window - size + j) * cacheDim;
+                    cacheK.put(dst, k, src, cacheDim);
+                    cacheV.put(dst, v, src, cacheDim);
                 }
             }
         }

@@ -210,8 +210,8 @@ public final class ModelBundle {
     Map<String, Spec> expectedInputs() {
         Map<String, Spec> m = new TreeMap<>();
         if (isCausal()) {
-            m.put(GraphNames.CACHE_K, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, rowDim()));
-            m.put(GraphNames.CACHE_V, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, rowDim()));
+            m.put(GraphNames.CACHE_K, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, cacheDim()));
+            m.put(GraphNames.CACHE_V, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, cacheDim()));
             m.put(GraphNames.CACHE_VALID, new Spec(OnnxJavaType.BOOL, -1, -1));
             rowInputs(m, GraphNames.X_NUM, GraphNames.X_CAT, GraphNames.X_Y, GraphNames.X_VALID);
         } else {
@@ -246,8 +246,8 @@ public final class ModelBundle {
             }
         }
         if (isCausal()) {
-            m.put(GraphNames.NEW_K, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, rowDim()));
-            m.put(GraphNames.NEW_V, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, rowDim()));
+            m.put(GraphNames.NEW_K, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, cacheDim()));
+            m.put(GraphNames.NEW_V, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, cacheDim()));
         }
         return m;
     }
@@ -307,6 +307,12 @@ public final class ModelBundle {
 
     public int rowDim() {
         return manifest.getArchitecture().getRowDim();
+    }
+
+    /** The width of a cached ABD key or value (Architecture.cache_dim; row_dim for models exported before it). */
+    public int cacheDim() {
+        int d = manifest.getArchitecture().getCacheDim();
+        return d > 0 ? d : rowDim();
     }
 
     public int maxWindow() {

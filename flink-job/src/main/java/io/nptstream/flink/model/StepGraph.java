@@ -25,13 +25,13 @@ import org.apache.flink.annotation.Internal;
 public final class StepGraph extends InferenceEngine {
     private final KvCache cache;
     private final int layers;
-    private final int rowDim;
+    private final int cacheDim;
 
     private StepGraph(ModelBundle model, OrtSession session, int window, long maxAgeMs, KvCache cache) {
         super(model, session, window, maxAgeMs);
         this.cache = cache;
         this.layers = model.abdLayers();
-        this.rowDim = model.rowDim();
+        this.cacheDim = model.cacheDim();
     }
 
     public static StepGraph cached(ModelBundle model, OrtSession session, int window, long maxAgeMs, KvCache cache) {
@@ -133,14 +133,14 @@ public final class StepGraph extends InferenceEngine {
                 in.putHistoryRow(h, i, s * rows + i);
             }
         }
-        FloatBuffer newK = arena.floatOutput(NEW_K, batch, layers, rows, rowDim);
-        FloatBuffer newV = arena.floatOutput(NEW_V, batch, layers, rows, rowDim);
+        FloatBuffer newK = arena.floatOutput(NEW_K, batch, layers, rows, cacheDim);
+        FloatBuffer newV = arena.floatOutput(NEW_V, batch, layers, rows, cacheDim);
         run();
         for (int s = 0; s < batch; s++) {
             int h = slices.get(stale.get(s)).batch().history.size();
             KvCache.Entry entry = entries[stale.get(s)];
             for (int i = Math.max(0, h - window); i < h; i++) {
-                entry.append(newK, newV, (s * layers * rows + i) * rowDim, rows * rowDim);
+                entry.append(newK, newV, (s * layers * rows + i) * cacheDim, rows * cacheDim);
             }
         }
         return entries;
@@ -151,7 +151,7 @@ public final class StepGraph extends InferenceEngine {
         int rows = slices.stream().mapToInt(Slice::length).max().orElse(0);
         Inputs in = new Inputs(batch, rows);
         for (int b = 0; b < batch; b++) {
-            entries[b].copyTo(in.cacheK, in.cacheV, b * layers * window * rowDim);
+            entries[b].copyTo(in.cacheK, in.cacheV, b * layers * window * cacheDim);
             for (int p = window - entries[b].size(); p < window; p++) {
                 setTrue(in.cacheValid, b * window + p);
             }
@@ -166,7 +166,7 @@ public final class StepGraph extends InferenceEngine {
             Slice s = slices.get(b);
             KvCache.Entry entry = entries[b];
             int newKv = b * layers * rows;
-            recordSlice(s, out, b * rows, i -> entry.append(out.newK, out.newV, (newKv + i) * rowDim, rows * rowDim));
+            recordSlice(s, out, b * rows, i -> entry.append(out.newK, out.newV, (newKv + i) * cacheDim, rows * cacheDim));
             // A key without labeled rows has nothing to cache: it must not take a full-size entry.
             if (s.batch().history.size() > 0) {
                 cache.put(s.batch().key, entry, s.batch().history);
@@ -222,8 +222,8 @@ public final class StepGraph extends InferenceEngine {
         final ByteBuffer valid;
 
         Inputs(int batch, int rows) {
-            cacheK = arena.floatInput(CACHE_K, batch, layers, window, rowDim);
-            cacheV = arena.floatInput(CACHE_V, batch, layers, window, rowDim);
+            cacheK = arena.floatInput(CACHE_K, batch, layers, window, cacheDim);
+            cacheV = arena.floatInput(CACHE_V, batch, layers, window, cacheDim);
             cacheValid = arena.boolInput(CACHE_VALID, batch, window);
             num = model.numNumeric() > 0 ? arena.floatInput(X_NUM, batch, rows, model.numNumeric()) : null;
             cat = model.numCategorical() > 0 ? arena.longInput(X_CAT, batch, rows, model.numCategorical()) : null;
@@ -255,8 +255,8 @@ public final class StepGraph extends InferenceEngine {
                 ? arena.floatOutput(PROBS, batch, rows, model.numClasses())
                 : arena.floatOutput(MEAN, batch, rows);
         FloatBuffer std = model.hasStd() ? arena.floatOutput(STD, batch, rows) : null;
-        FloatBuffer newK = withCache ? arena.floatOutput(NEW_K, batch, layers, rows, rowDim) : null;
-        FloatBuffer newV = withCache ? arena.floatOutput(NEW_V, batch, layers, rows, rowDim) : null;
+        FloatBuffer newK = withCache ? arena.floatOutput(NEW_K, batch, layers, rows, cacheDim) : null;
+        FloatBuffer newV = withCache ? arena.floatOutput(NEW_V, batch, layers, rows, cacheDim) : null;
         return new Outputs(prediction, std, newK, newV);
     }
 }

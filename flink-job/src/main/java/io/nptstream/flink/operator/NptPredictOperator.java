@@ -182,7 +182,7 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
             cache = null;
             engine = StepGraph.recomputing(model, session.session(), window, config.maxAgeMs);
         } else {
-            cache = new KvCache(model.abdLayers(), window, model.rowDim(), config.cacheMaxBytes);
+            cache = new KvCache(model.abdLayers(), window, model.cacheDim(), config.cacheMaxBytes);
             engine = StepGraph.cached(model, session.session(), window, config.maxAgeMs, cache);
         }
         if (previous != null) {

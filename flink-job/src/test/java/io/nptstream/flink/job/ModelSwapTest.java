@@ -64,7 +64,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ModelSwapTest {
     private static final String A_MODEL = NptFixtures.CAUSAL_CLS;
-    private static final String B_MODEL = "causal-cls-retrained";
+    private static final String B_MODEL = NptFixtures.CAUSAL_CLS_RETRAINED;
     private static final int RECORDS = 4_000;
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The gate passes a version every subtask can serve and refuses, without failing, every other. */
 class ModelGateTest {
     private static final String A = NptFixtures.CAUSAL_CLS;
-    private static final String B = "causal-cls-retrained";
+    private static final String B = NptFixtures.CAUSAL_CLS_RETRAINED;
 
     @TempDir
     Path tmp;

@@ -23,6 +23,8 @@ public final class NptFixtures {
     public static final String CAUSAL_CLS = "causal-cls";
     public static final String BIDIR_CLS = "bidir-cls";
     public static final String CAUSAL_REG = "causal-reg";
+    /** causal-cls trained again, with multi-query attention: the same layout, another version and cache width. */
+    public static final String CAUSAL_CLS_RETRAINED = "causal-cls-retrained";
 
     public static Path dir(String name) {
         Path root = Path.of(System.getProperty("npt.fixtures", "build/fixtures"));
