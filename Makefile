@@ -13,7 +13,7 @@ FIXTURES := $(ROOT)/build/fixtures
 export ORT_DISABLE_TELEMETRY := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: model demo cluster-demo test test-python test-java test-e2e check-alerts chaos bench bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
+.PHONY: model demo cluster-demo test test-python test-java test-e2e check-alerts chaos bench bench-keys bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
 
 venv: $(VENV)/.requirements
 $(VENV)/.requirements: model-export/requirements.txt
@@ -89,6 +89,10 @@ $(BENCH)/matmul.onnx: bench/matmul_onnx.py | venv
 BENCH_ARGS ?=
 bench: bench-build bench-classpath $(BENCH)/matmul.onnx
 	nice -n 10 $(BENCH_RUN) $(BENCH_ARGS)
+
+# The key-count sweep (issue 11): 1 to 100,000 keys, uniform and Zipf, through Replay (bench/keys.sh).
+bench-keys: jars
+	bench/keys.sh
 
 # Smoke run on the tiny fixture model (about a minute): fails when a figure is missing or NaN.
 bench-quick: bench-build bench-smoke

@@ -56,7 +56,9 @@ class NPTConfig:
     abd_layers: int = 2
     aba_layers: int = 2
     heads: int = 4
-    kv_heads: int = 0                  # ABD key/value heads, each shared by heads/kv_heads query heads (1 = multi-query; 0 = heads)
+    # ABD key/value heads, each shared by heads/kv_heads query heads; 0 = heads. 1 (multi-query) caches
+    # heads times fewer floats per key, which is what serving many keys costs (deploy/README.md, sizing).
+    kv_heads: int = 1
     ff_mult: int = 4
     dropout: float = 0.1
     attn_dropout: float = 0.0          # the paper has 0.1; off by default: its sampling is ~25% of a CPU step

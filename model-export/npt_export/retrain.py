@@ -89,7 +89,8 @@ def architecture_of(m: mpb.Manifest) -> dict:
     """The architecture arguments of train() that a manifest records; the rest keep their defaults."""
     return dict(attention=CAUSAL if m.context.attention == mpb.Context.CAUSAL else BIDIRECTIONAL,
                 window=m.context.max_window, recency=m.context.recency, embed_dim=m.architecture.embed_dim,
-                abd_layers=m.architecture.abd_layers, aba_layers=m.architecture.aba_layers, heads=m.architecture.heads)
+                abd_layers=m.architecture.abd_layers, aba_layers=m.architecture.aba_layers, heads=m.architecture.heads,
+                kv_heads=m.architecture.kv_heads)   # 0 in older manifests: as many as heads
 
 
 def write_csv(records: list[spb.Record], layout: D.Schema, path: str) -> bool:

@@ -54,6 +54,7 @@ def test_retraining_keeps_the_serving_models_layout(exported, tmp_path):
         [(a.name, a.kind, list(a.categories)) for a in base.features]
     assert list(manifest.target.classes) == list(base.target.classes)
     assert manifest.context.max_window == base.context.max_window
+    assert manifest.architecture.cache_dim == base.architecture.cache_dim
     assert manifest.model_version != base.model_version
 
 
