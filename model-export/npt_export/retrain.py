@@ -1,6 +1,7 @@
 """Retrain from the stream: the last N labeled records on the job's input topic, decoded with the
 generated protobuf classes, train a model with the layout and architecture of the version it will
-replace, and the new version is published into the store (deploy/README.md, "Model lifecycle").
+replace (fine-tuned from its weights where the store has its checkpoint), and the new version is
+published into the store (deploy/README.md, "Model lifecycle").
 
     python -m npt_export.retrain --bootstrap HOST:PORT --store STORE [--topic npt-records] [--last 20000]
 
@@ -20,7 +21,7 @@ from npt_export import data as D
 from npt_export.export import export
 from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, REGRESSION
 from npt_export.store import StoreError, publish, read_manifest, version_dir
-from npt_export.train import TrainConfig, train
+from npt_export.train import CHECKPOINT_FILE, TrainConfig, train
 from nptstream.v1 import manifest_pb2 as mpb
 from nptstream.v1 import stream_pb2 as spb
 
@@ -116,7 +117,10 @@ def retrain(bootstrap: str, topic: str, store: str, last: int, base: str = "late
             seed: int = TrainConfig.seed, threads: int = TrainConfig.threads, since_ms: int | None = None, quiet: bool = False) -> str:
     """Trains on the topic's last `last` labeled records with the layout of `base` and publishes the
     result into `store` (LATEST then names it). Returns the new version."""
-    base_manifest = read_manifest(version_dir(store, base))
+    base_dir = version_dir(store, base)
+    base_manifest = read_manifest(base_dir)
+    init = os.path.join(base_dir, CHECKPOINT_FILE)
+    init = init if os.path.isfile(init) else ""
     layout = layout_of(base_manifest)
     records = read_labeled(bootstrap, topic, last, since_ms)
     if len(records) < 2 * base_manifest.context.max_window:
@@ -127,11 +131,12 @@ def retrain(bootstrap: str, topic: str, store: str, last: int, base: str = "late
         keyed = write_csv(records, layout, data)
         out = os.path.join(tmp, "model")
         tc = TrainConfig(csv=data, target=layout.target, key=KEY_COLUMN if keyed else None, out=out, steps=steps,
-                         seed=seed, threads=threads)
+                         seed=seed, threads=threads, init=init)
         export(train(tc, architecture_of(base_manifest), quiet=quiet, layout=layout), out)
         version = publish(out, store)
     if not quiet:
-        print(f"retrained on the last {len(records)} labeled records of {topic}: published {version} to {store}")
+        how = f"fine-tuned {base_manifest.model_version}" if init else "trained from scratch"
+        print(f"retrained ({how}) on the last {len(records)} labeled records of {topic}: published {version} to {store}")
     return version
 
 

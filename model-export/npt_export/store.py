@@ -4,7 +4,8 @@ running job (deploy/README.md, "Model lifecycle").
     python -m npt_export.store publish MODEL_DIR STORE [--no-latest]
     python -m npt_export.store swap --bootstrap HOST:PORT [--topic T] (VERSION | --latest STORE)
 
-STORE/VERSION/ holds model.onnx, manifest.pb, manifest.json and golden.pb; STORE/LATEST names the
+STORE/VERSION/ holds model.onnx, manifest.pb, manifest.json and golden.pb (and checkpoint.pt where
+the model folder has it, for retraining to fine-tune from); STORE/LATEST names the
 newest published version. A version folder is written whole or not at all (a staging folder, then
 one rename), and never changed after: rolling back is a swap to an older version. Publishing
 writes local or file:// stores; copy a folder to s3:// or hdfs:// with that system's own tools.
@@ -18,11 +19,14 @@ import sys
 import tempfile
 
 from npt_export.export import GOLDEN_FILE, MANIFEST_FILE, MANIFEST_JSON_FILE, MODEL_FILE
+from npt_export.train import CHECKPOINT_FILE
 from nptstream.v1 import manifest_pb2 as mpb
 
 LATEST = "LATEST"
 CONTROL_TOPIC = "npt-model-control"     # NptOptions.TOPIC_CONTROL's default
 STORED_FILES = (MODEL_FILE, MANIFEST_FILE, MANIFEST_JSON_FILE, GOLDEN_FILE)
+# Published too where the model folder has it: retraining fine-tunes from it. The job never reads it.
+OPTIONAL_FILES = (CHECKPOINT_FILE,)
 
 
 class StoreError(Exception):
@@ -57,6 +61,9 @@ def publish(model_dir: str, store: str, latest: bool = True) -> str:
         try:
             for name in STORED_FILES:
                 shutil.copy2(os.path.join(model_dir, name), os.path.join(staging, name))
+            for name in OPTIONAL_FILES:
+                if os.path.isfile(os.path.join(model_dir, name)):
+                    shutil.copy2(os.path.join(model_dir, name), os.path.join(staging, name))
             os.rename(staging, target)
         except FileNotFoundError as e:
             raise StoreError(f"{model_dir} lacks {os.path.basename(e.filename)}: publish a whole exported model folder") from None

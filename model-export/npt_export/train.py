@@ -61,6 +61,7 @@ class TrainConfig:
     eval_every: int = 100
     patience: int = 5              # evaluations without improvement before stopping
     threads: int = 0               # torch CPU threads; 0 = torch's default
+    init: str = ""                 # a checkpoint to fine-tune from (same architecture and layout); "" = random weights
     export: bool = True
 
 
@@ -307,7 +308,10 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
     stream = Stream(table, tc.val_frac)
     cfg = model_config(schema, **cfg_arch)
     device = torch.device(tc.device)
-    model = NPT(cfg).to(device)
+    model = NPT(cfg)
+    if tc.init:
+        start_from(model, tc.init)
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     gen = torch.Generator().manual_seed(tc.seed)
     os.makedirs(tc.out, exist_ok=True)
@@ -344,6 +348,26 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
     return path
 
 
+# Buffers that come from the training rows: a fine-tuned model keeps its own data's.
+STANDARDISATION = ("embed.num_mean", "embed.num_std")
+
+
+def start_from(model: NPT, checkpoint: str):
+    """Loads the weights of `checkpoint` into `model` (fine-tuning), all but the standardisation
+    constants, which stay those of the new rows."""
+    from npt_export.export import load
+    base, _, _ = load(checkpoint)
+    state = {k: v for k, v in base.state_dict().items() if k not in STANDARDISATION}
+    try:
+        result = model.load_state_dict(state, strict=False)
+        mismatch = set(result.missing_keys) - set(STANDARDISATION) or set(result.unexpected_keys)
+    except RuntimeError:    # a tensor of another shape
+        mismatch = True
+    if mismatch:
+        raise D.DataError(f"--init {checkpoint}: its architecture or layout is not this model's; fine-tune from a "
+                          f"model of the same features, classes, --window, --heads, --kv-heads and layers")
+
+
 def save(path, model: NPT, schema: D.Schema, tc: TrainConfig, step, seconds, metrics):
     torch.save({
         "config": asdict(model.cfg), "schema": asdict(schema), "train": asdict(tc),
@@ -376,6 +400,7 @@ def parse_args(argv):
     add_field(p, NPTConfig, "attention", choices=[CAUSAL, BIDIRECTIONAL])
     for f in ARCH_ARGS[1:]:
         add_field(p, NPTConfig, f)
+    add_field(p, TrainConfig, "init", help="a checkpoint.pt to fine-tune from (same architecture and layout)")
     for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries", "lr",
               "weight_decay", "flat_frac", "p_feature", "p_target", "p_relabel", "p_drift", "lam_floor",
               "lam_anneal_frac", "val_frac"):

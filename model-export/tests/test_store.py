@@ -18,7 +18,7 @@ def test_publish_writes_a_whole_version_folder_once_and_points_latest_at_it(expo
     a, b = exported["causal-cls"], exported["causal-cls-retrained"]
     va = publish(a, str(store))
     assert latest(str(store)) == va == read_manifest(a).model_version
-    assert sorted(os.listdir(store / va)) == ["golden.pb", "manifest.json", "manifest.pb", "model.onnx"]
+    assert sorted(os.listdir(store / va)) == ["checkpoint.pt", "golden.pb", "manifest.json", "manifest.pb", "model.onnx"]
     vb = publish(b, "file://" + str(store), latest=False)
     assert latest(str(store)) == va, "--no-latest leaves LATEST"
     assert publish(b, str(store)) == vb and latest(str(store)) == vb
@@ -56,6 +56,14 @@ def test_retraining_keeps_the_serving_models_layout(exported, tmp_path):
     assert manifest.context.max_window == base.context.max_window
     assert manifest.architecture.cache_dim == base.architecture.cache_dim
     assert manifest.model_version != base.model_version
+
+    # Fine-tuned from the serving model's checkpoint: its weights, the new rows' constants.
+    tc.init, tc.out = os.path.join(exported["causal-cls"], "checkpoint.pt"), str(tmp_path / "f")
+    tuned = export(train(tc, architecture_of(base), quiet=True, layout=layout), tc.out)
+    assert [a.name for a in tuned.features] == [a.name for a in base.features]
+    tc.init = os.path.join(exported["causal-reg"], "checkpoint.pt")
+    with pytest.raises(D.DataError, match="architecture or layout is not this model's"):
+        train(tc, architecture_of(base), quiet=True, layout=layout)
 
 
 def test_a_layout_the_new_rows_do_not_fit_is_one_line():
