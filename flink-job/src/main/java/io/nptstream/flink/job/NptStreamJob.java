@@ -22,7 +22,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 /**
  * The streaming job: Kafka records, validated against the model's manifest, keyed by record key,
  * predicted by the NPT operator, written to the prediction topic; rejected records go to the
- * dead-letter topic. With a model store, the control topic's swaps move it to other versions. Arguments: {@code [--config file] [--key value ...]} (deploy/README.md).
+ * dead-letter topic. With a model store, the control topic's swaps move it to other versions.
+ * Arguments: {@code [--config file] [--key value ...]} (deploy/README.md).
  */
 public final class NptStreamJob {
     private NptStreamJob() {}

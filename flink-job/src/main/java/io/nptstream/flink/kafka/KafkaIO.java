@@ -31,8 +31,9 @@ public final class KafkaIO {
     private KafkaIO() {}
 
     /**
-     * Checks at startup that the broker answers and the topics exist (the control topic with a model store), so that a wrong
-     * address or topic name is one line instead of a job that restarts forever.
+     * Checks at startup that the broker answers and the topics exist (the control topic too with a
+     * model store), so that a wrong address or topic name is one line instead of a job that
+     * restarts forever.
      */
     public static void checkTopics(JobConfig c) throws ConfigException {
         Properties p = clientProperties(c);
