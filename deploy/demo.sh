@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: a real Kafka broker (separate JVM), the NPT job on a local Flink, Elec2 through Kafka.
 # Variables: DEMO_ROWS (default all: the whole stream after the model's training rows),
-# DEMO_RATE (records/s, 0 = as fast as the job goes), DEMO_MODEL (build/models/elec),
+# DEMO_RATE (records/s, 0 = as fast as the job goes), DEMO_KEYS (the rows dealt to this many keys, 1),
+# DEMO_MODEL (build/models/elec),
 # DEMO_CSV (the Makefile's ELEC_CSV), DEMO_KAFKA_PORT (9092), DEMO_ARGS (more job keys),
 # DEMO_RETRAIN=1 (serve from a model store, retrain from the topic mid-stream and swap;
 # DEMO_RETRAIN_AFTER rows, 15000; DEMO_RETRAIN_STEPS, 100).
@@ -39,5 +40,5 @@ fi
 # shellcheck disable=SC2086
 java -Xmx3g -Djava.io.tmpdir="$PWD/build/demo/tmp" \
   -cp "demo/target/classes:$(cat build/demo/classpath.txt)" io.nptstream.demo.Demo \
-  --kafka.bootstrap "127.0.0.1:$port" "${model_args[@]}" --csv "$csv" --limit "$rows" --rate "${DEMO_RATE:-0}" \
+  --kafka.bootstrap "127.0.0.1:$port" "${model_args[@]}" --csv "$csv" --limit "$rows" --rate "${DEMO_RATE:-0}" --keys "${DEMO_KEYS:-1}" \
   --checkpoint.dir "file://$PWD/build/demo/checkpoints" ${DEMO_ARGS:-}

@@ -44,7 +44,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * {@code make demo}: against a running broker, creates the topics, runs {@link NptStreamJob} on a
  * local Flink in this JVM, produces a CSV stream as Records (plus one bad record per dead-letter
  * reason), follows the output topics with progress lines, prints the final figures and cancels
- * the job. Options: {@code --csv f --from row --limit n --rate records/s --job local|external},
+ * the job. Options: {@code --csv f --from row --limit n --rate records/s --keys n --job local|external}
+ * ({@code --keys}: the rows dealt round robin to n keys, "elec2-0".."elec2-(n-1)"; default one key, "elec2"),
  * and any job key. With {@code --retrain STORE} (a job on {@code model.store}, {@code make demo
  * DEMO_RETRAIN=1}) it also shows the model lifecycle: after {@code --retrain-after} rows it
  * retrains from the input topic in the background ({@code bin/npt-stream retrain}) while the stream
@@ -65,6 +66,7 @@ public final class Demo {
         }
         long limit = Long.parseLong(take(jobArgs, "limit", "20000"));
         long rate = Long.parseLong(take(jobArgs, "rate", "0"));
+        int keys = Integer.parseInt(take(jobArgs, "keys", "1"));
         String from = take(jobArgs, "from", null);
         boolean external = take(jobArgs, "job", "local").equals("external");
         String retrainStore = take(jobArgs, "retrain", null);
@@ -81,7 +83,7 @@ public final class Demo {
         // Rows the model was trained on would flatter it: by default the demo starts after them.
         long first = from != null ? Long.parseLong(from) : config.manifest.getTraining().getRowEnd();
         try {
-            System.exit(new Demo().run(config, Path.of(csv), first, limit, rate, external, retrain) ? 0 : 1);
+            System.exit(new Demo().run(config, Path.of(csv), first, limit, rate, keys, external, retrain) ? 0 : 1);
         } catch (IllegalArgumentException e) {
             System.err.println("demo: " + e.getMessage());
             System.exit(2);
@@ -99,7 +101,8 @@ public final class Demo {
     }
 
     /** {@code external}: the job runs elsewhere (deploy/flink-cluster.sh submit); only produce and follow. */
-    private boolean run(JobConfig c, Path csv, long first, long limit, long rate, boolean external, Retrain retrain) throws Exception {
+    private boolean run(JobConfig c, Path csv, long first, long limit, long rate, int keys, boolean external, Retrain retrain)
+            throws Exception {
         createTopics(c);
         JobClient job = null;
         if (external) {
@@ -121,7 +124,7 @@ public final class Demo {
         Map<Reason, byte[]> bad = new LinkedHashMap<>();
         Thread producer = new Thread(() -> {
             try {
-                produce(c, csv, first, limit, rate, sent, bad, retrain);
+                produce(c, csv, first, limit, rate, keys, sent, bad, retrain);
             } catch (Exception e) {
                 producerError.set(e);
             } finally {
@@ -194,8 +197,8 @@ public final class Demo {
         }
     }
 
-    private static void produce(JobConfig c, Path csv, long first, long limit, long rate, AtomicLong sent, Map<Reason, byte[]> bad,
-                                Retrain retrain) throws Exception {
+    private static void produce(JobConfig c, Path csv, long first, long limit, long rate, int keys, AtomicLong sent,
+                                Map<Reason, byte[]> bad, Retrain retrain) throws Exception {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrap);
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
@@ -207,7 +210,8 @@ public final class Demo {
                 if (rows.row() < first) {
                     continue;
                 }
-                Record record = r.toBuilder().setKey("elec2").setEventTimeMs(System.currentTimeMillis()).build();
+                String key = keys == 1 ? "elec2" : "elec2-" + n % keys;
+                Record record = r.toBuilder().setKey(key).setEventTimeMs(System.currentTimeMillis()).build();
                 if (n == Math.min(limit / 2, 1000)) {
                     // The bad records, early in the stream: each one must come back as a dead letter.
                     bad.putAll(MalformedRecords.from(record, c.manifest));
