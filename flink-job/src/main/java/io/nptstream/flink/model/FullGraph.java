@@ -24,8 +24,8 @@ public final class FullGraph extends InferenceEngine {
     }
 
     @Override
-    protected int rowsPerKeyAndCall(List<KeyBatch> batches) {
-        return 1;
+    protected boolean wholeKeysPerCall() {
+        return false;
     }
 
     @Override

@@ -9,6 +9,7 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeMap;
 import org.apache.flink.annotation.Internal;
 
 /**
@@ -16,9 +17,10 @@ import org.apache.flink.annotation.Internal;
  * key's labeled rows from before it (the last W), never its own label, never other keys; then
  * the labeled rows join their key's history.
  *
- * <p>A flush goes in rounds when rows of one key must not, or had better not, share a call: with
- * a maximum context age (the context shrinks per row), always for a FULL graph (its queries don't
- * see each other), and for a STEP graph when a few busy keys would pad every other key's rows.
+ * <p>A STEP graph takes all of a key's rows in one call, with the keys of equal row counts
+ * together: nothing is padded, and each key's context is read once per flush. A flush goes in
+ * rounds of one row per key where rows of one key must not share a call: with a maximum context
+ * age (the context shrinks per row), and always for a FULL graph (its queries don't see each other).
  */
 @Internal
 public abstract class InferenceEngine {
@@ -52,20 +54,39 @@ public abstract class InferenceEngine {
 
     /** Predicts every row of {@code batches} and appends their labeled rows to the histories. */
     public final void score(List<KeyBatch> batches) throws OrtException {
-        int perCall = maxAgeMs > 0 ? 1 : rowsPerKeyAndCall(batches);
+        if (maxAgeMs == 0 && wholeKeysPerCall()) {
+            int[] counts = batches.stream().mapToInt(b -> b.rows.size()).toArray();
+            for (List<Integer> group : byCount(counts)) {
+                List<Slice> slices = new ArrayList<>(group.size());
+                for (int i : group) {
+                    slices.add(new Slice(batches.get(i), 0, counts[i]));
+                }
+                scoreInCalls(slices);
+            }
+            return;
+        }
         int longest = batches.stream().mapToInt(b -> b.rows.size()).max().orElse(0);
-        for (int from = 0; from < longest; from += perCall) {
+        for (int row = 0; row < longest; row++) {
             List<Slice> round = new ArrayList<>(batches.size());
             for (KeyBatch b : batches) {
-                if (from < b.rows.size()) {
-                    if (maxAgeMs > 0 && b.history.dropOlderThan(b.rows.get(from).eventTimeMs - maxAgeMs) > 0) {
+                if (row < b.rows.size()) {
+                    if (maxAgeMs > 0 && b.history.dropOlderThan(b.rows.get(row).eventTimeMs - maxAgeMs) > 0) {
                         onRowsDropped(b.key);
                     }
-                    round.add(new Slice(b, from, Math.min(b.rows.size(), from + perCall)));
+                    round.add(new Slice(b, row, row + 1));
                 }
             }
             scoreInCalls(round);
         }
+    }
+
+    /** The indices of {@code counts}, grouped by equal count, smallest count first, in order within a group. */
+    static List<List<Integer>> byCount(int[] counts) {
+        TreeMap<Integer, List<Integer>> groups = new TreeMap<>();
+        for (int i = 0; i < counts.length; i++) {
+            groups.computeIfAbsent(counts[i], c -> new ArrayList<>()).add(i);
+        }
+        return new ArrayList<>(groups.values());
     }
 
     /**
@@ -114,11 +135,8 @@ public abstract class InferenceEngine {
         return calls;
     }
 
-    /**
-     * How many of a key's rows go in one call: the flush goes in rounds of that many rows per key
-     * (with a maximum age always one, as each row's context shrinks on its own).
-     */
-    protected abstract int rowsPerKeyAndCall(List<KeyBatch> batches);
+    /** Whether one call may take several rows of a key (a STEP graph), or only one (a FULL graph). */
+    protected abstract boolean wholeKeysPerCall();
 
     /** Predicts the slices (one per key) and appends their labeled rows to the histories. */
     protected abstract void scoreSlices(List<Slice> slices) throws OrtException;

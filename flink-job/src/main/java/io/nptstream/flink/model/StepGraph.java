@@ -10,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntConsumer;
 import org.apache.flink.annotation.Internal;
@@ -42,52 +41,9 @@ public final class StepGraph extends InferenceEngine {
         return new StepGraph(model, session, window, maxAgeMs, null);
     }
 
-    /**
-     * Recomputing: all of a key's rows in one call, as every call re-encodes the history. Cached:
-     * a call computes B x M rows, M being the busiest key's count, so one hot key pads all others;
-     * the rows per key and call are chosen to minimise the padded rows plus a fixed cost per call.
-     */
     @Override
-    protected int rowsPerKeyAndCall(List<KeyBatch> batches) {
-        int[] counts = batches.stream().mapToInt(b -> b.rows.size()).toArray();
-        return cache == null ? Arrays.stream(counts).max().orElse(1) : rowsPerCall(counts);
-    }
-
-    /** What ONNX Runtime spends on a call besides its rows, in rows: about 1 ms on a CPU, several rows' worth. */
-    static final int CALL_OVERHEAD_ROWS = 8;
-
-    /** The rows per key and call that minimise sum over calls of (keys in the call x rows per key + overhead). */
-    static int rowsPerCall(int[] counts) {
-        int[] sorted = counts.clone();
-        Arrays.sort(sorted);
-        int longest = sorted[sorted.length - 1];
-        int best = longest;
-        long bestCost = Long.MAX_VALUE;
-        for (int m = longest; m >= 1; m--) {
-            long cost = 0;
-            for (int from = 0; from < longest && cost < bestCost; from += m) {
-                cost += (long) keysWithMoreThan(sorted, from) * m + CALL_OVERHEAD_ROWS;
-            }
-            if (cost < bestCost) {
-                bestCost = cost;
-                best = m;
-            }
-        }
-        return best;
-    }
-
-    private static int keysWithMoreThan(int[] sorted, int rows) {
-        int lo = 0;
-        int hi = sorted.length;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (sorted[mid] > rows) {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        return sorted.length - lo;
+    protected boolean wholeKeysPerCall() {
+        return true;
     }
 
     @Override

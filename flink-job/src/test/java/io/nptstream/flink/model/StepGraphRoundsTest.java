@@ -7,25 +7,20 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** How a flush is cut into calls: one call unless a few busy keys would pad all others, or the call would be too big. */
+/** How a flush is cut into calls: keys of equal row counts together, each key whole; calls of bounded size. */
 class StepGraphRoundsTest {
 
     @Test
-    void evenKeysShareOneCall() {
-        assertEquals(1, StepGraph.rowsPerCall(filled(64, 1)));
-        assertEquals(4, StepGraph.rowsPerCall(filled(16, 4)));
-        assertEquals(64, StepGraph.rowsPerCall(new int[] {64}));
-    }
-
-    @Test
-    void oneHotKeyGoesInRounds() {
+    void keysOfEqualCountsShareACallAndNothingIsPadded() {
+        assertEquals(List.of(List.of(0, 2), List.of(3), List.of(1, 4)), InferenceEngine.byCount(new int[] {1, 3, 1, 2, 3}));
+        assertEquals(List.of(List.of(0)), InferenceEngine.byCount(new int[] {64}));
+        // One hot key among 30 quiet ones: two calls, 60 rows computed, none of them padding.
         int[] counts = filled(31, 1);
         counts[0] = 30;
-        int m = StepGraph.rowsPerCall(counts);
-        assertTrue(m > 1 && m < 30, "rows per call " + m);
-        // 31 keys x 30 rows in one call would compute 930 rows for 60; the rounds compute far fewer.
-        long rows = 31L * m + (long) Math.ceil((30 - m) / (double) m) * m;
-        assertTrue(rows < 200, "rows computed " + rows);
+        List<List<Integer>> groups = InferenceEngine.byCount(counts);
+        assertEquals(2, groups.size());
+        assertEquals(30, groups.get(0).size());
+        assertTrue(groups.get(1).equals(List.of(0)));
     }
 
     /** Issue 9, item 7: a flush of many stale keys (after a restore) goes in calls of bounded size, never in one huge one. */
