@@ -37,13 +37,9 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -66,6 +62,7 @@ class ChaosTest {
     private static final String FIXTURE = NptFixtures.CAUSAL_CLS;
     private static final Duration TIMEOUT = Duration.ofSeconds(120 + RECORDS / 200);
 
+    private static JobCluster cluster;
     private static KafkaBroker kafka;
     private static MiniCluster flink;
 
@@ -74,32 +71,16 @@ class ChaosTest {
 
     @BeforeAll
     static void start() throws Exception {
-        kafka = KafkaBroker.start();
-        flink = new MiniCluster(new MiniClusterConfiguration.Builder()
-                .setNumTaskManagers(2)
-                .setNumSlotsPerTaskManager(2)
-                .setConfiguration(restarts(new Configuration()))
-                .build());
-        flink.start();
+        cluster = JobCluster.start(2, 2, checkpoints);
+        kafka = cluster.kafka;
+        flink = cluster.flink;
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (flink != null) {
-            flink.close();
+        if (cluster != null) {
+            cluster.close();
         }
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
-
-    /** Restart at once, as often as it takes: the default exponential backoff would make the test wait minutes. */
-    private static Configuration restarts(Configuration conf) {
-        conf.setString("restart-strategy.type", "fixed-delay");
-        conf.setString("restart-strategy.fixed-delay.attempts", "1000");
-        conf.setString("restart-strategy.fixed-delay.delay", "100 ms");
-        conf.setString("execution.checkpointing.dir", checkpoints.resolve("checkpoints").toUri().toString());
-        return conf;
     }
 
     /** The records of a run: what goes on the input topic, and the reference predictions of the valid ones. */
@@ -202,7 +183,7 @@ class ChaosTest {
             if (phase < parallelism.length - 1) {
                 long target = (long) stream.predictions() * (phase + 1) / parallelism.length;
                 readUntil(name, answered -> answered >= target, () -> {});
-                savepoint = flink.stopWithSavepoint(job, checkpoints.resolve("savepoints").toUri().toString(), false,
+                savepoint = flink.stopWithSavepoint(job, cluster.savepoints(), false,
                         SavepointFormatType.CANONICAL).get(60, TimeUnit.SECONDS);
             } else {
                 try {
@@ -217,42 +198,19 @@ class ChaosTest {
 
     // ---------------------------------------------------------------- the job and its outputs
 
-    private static final Set<String> CREATED = new HashSet<>();
-
-    /** The job on topics NAME-records (4 partitions), NAME-predictions and NAME-dead-letters, created on first use. */
+    /** The job on topics NAME-*, with the fixture model. */
     private static JobConfig config(String name, int parallelism) throws Exception {
-        if (CREATED.add(name)) {
-            kafka.createTopic(name + "-records", 4);
-            kafka.createTopic(name + "-predictions", 2);
-            kafka.createTopic(name + "-dead-letters", 2);
-        }
-        return JobConfig.from(new Settings(Map.ofEntries(
-                Map.entry("kafka.bootstrap", kafka.bootstrap()),
-                Map.entry("kafka.topic.in", name + "-records"),
-                Map.entry("kafka.topic.out", name + "-predictions"),
-                Map.entry("kafka.topic.dead-letter", name + "-dead-letters"),
-                Map.entry("kafka.group", name),
-                Map.entry("kafka.delivery", "exactly-once"),
-                Map.entry("kafka.transactional-id-prefix", name),
-                Map.entry("model.dir", NptFixtures.dir(FIXTURE).toString()),
-                Map.entry("batch.size", "16"),
-                Map.entry("batch.delay.ms", "5"),
-                Map.entry("parallelism", Integer.toString(parallelism)),
-                Map.entry("checkpoint.interval.ms", "300"))));
+        Map<String, String> settings = cluster.settings(name, parallelism);
+        settings.put("model.dir", NptFixtures.dir(FIXTURE).toString());
+        return JobConfig.from(new Settings(settings));
     }
 
-    /** Cancels the job and waits until it has stopped, so that no task of it runs into the next test. */
     private static void cancel(JobID job) throws Exception {
-        flink.cancelJob(job).get(30, TimeUnit.SECONDS);
-        flink.requestJobResult(job).get(60, TimeUnit.SECONDS);
+        cluster.cancel(job);
     }
 
     private static JobID submit(JobConfig config, boolean tap, SavepointRestoreSettings restore) throws Exception {
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(restarts(new Configuration()));
-        NptStreamJob.build(env, config, tap ? s -> s.map(new Tap()).name("chaos-tap").uid("chaos-tap") : s -> s);
-        StreamGraph graph = env.getStreamGraph();
-        graph.setSavepointRestoreSettings(restore);
-        return flink.submitJob(graph).get(60, TimeUnit.SECONDS).getJobID();
+        return cluster.submit(config, tap ? s -> s.map(new Tap()).name("chaos-tap").uid("chaos-tap") : s -> s, restore);
     }
 
     /** The committed outputs read so far. */

@@ -38,14 +38,10 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.runtime.jobmaster.JobResult;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.flink.util.ExceptionUtils;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -68,6 +64,7 @@ class ModelSwapTest {
     private static final int RECORDS = 4_000;
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
+    private static JobCluster cluster;
     private static KafkaBroker kafka;
     private static MiniCluster flink;
     private static String versionA;
@@ -80,13 +77,9 @@ class ModelSwapTest {
 
     @BeforeAll
     static void start() throws Exception {
-        kafka = KafkaBroker.start();
-        flink = new MiniCluster(new MiniClusterConfiguration.Builder()
-                .setNumTaskManagers(1)
-                .setNumSlotsPerTaskManager(2)
-                .setConfiguration(flinkConfiguration())
-                .build());
-        flink.start();
+        cluster = JobCluster.start(1, 2, tmp);
+        kafka = cluster.kafka;
+        flink = cluster.flink;
         versionA = NptFixtures.manifest(A_MODEL).getModelVersion();
         versionB = NptFixtures.manifest(B_MODEL).getModelVersion();
         records = records(RECORDS, 7);
@@ -95,21 +88,9 @@ class ModelSwapTest {
 
     @AfterAll
     static void stop() throws Exception {
-        if (flink != null) {
-            flink.close();
+        if (cluster != null) {
+            cluster.close();
         }
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
-
-    private static Configuration flinkConfiguration() {
-        Configuration conf = new Configuration();
-        conf.setString("restart-strategy.type", "fixed-delay");
-        conf.setString("restart-strategy.fixed-delay.attempts", "100");
-        conf.setString("restart-strategy.fixed-delay.delay", "100 ms");
-        conf.setString("execution.checkpointing.dir", tmp.resolve("checkpoints").toUri().toString());
-        return conf;
     }
 
     @Test
@@ -121,7 +102,7 @@ class ModelSwapTest {
                 run.count(versionA), versionA, run.count(versionB), versionB);
 
         // A restore comes back on the version its state was written by, whatever model.version says.
-        String savepoint = flink.stopWithSavepoint(run.job, tmp.resolve("savepoints").toUri().toString(), false,
+        String savepoint = flink.stopWithSavepoint(run.job, cluster.savepoints(), false,
                 SavepointFormatType.CANONICAL).get(60, TimeUnit.SECONDS);
         List<RecordMetadata> more = produce("swap", records(50, 8));
         JobID restored = submit(config("swap", fromStore(store, versionA)), false, SavepointRestoreSettings.forPath(savepoint, false));
@@ -136,7 +117,7 @@ class ModelSwapTest {
         assertEquals(more.size(), after, "records answered after the restore");
 
         // The state's fingerprint refuses a model of another layout, for good, with one line.
-        String savepoint2 = flink.stopWithSavepoint(restored, tmp.resolve("savepoints").toUri().toString(), false,
+        String savepoint2 = flink.stopWithSavepoint(restored, cluster.savepoints(), false,
                 SavepointFormatType.CANONICAL).get(60, TimeUnit.SECONDS);
         JobConfig incompatible = config("swap", fromStore(store("swap-incompatible", NptFixtures.CAUSAL_REG), "latest"));
         JobID refused = submit(incompatible, false, SavepointRestoreSettings.forPath(savepoint2, false));
@@ -267,31 +248,11 @@ class ModelSwapTest {
 
     // ---------------------------------------------------------------- the job
 
-    private static final Set<String> CREATED = new HashSet<>();
-
-    /** The job on topics NAME-*, created on first use, with the model settings {@code model}. */
+    /** The job on topics NAME-*, with the model settings {@code model}. */
     private static JobConfig config(String name, Map<String, String> model) throws Exception {
-        if (CREATED.add(name)) {
-            kafka.createTopic(name + "-records", 4);
-            kafka.createTopic(name + "-predictions", 2);
-            kafka.createTopic(name + "-dead-letters", 1);
-            kafka.createTopic(name + "-control", 1);
-        }
-        Map<String, String> m = new HashMap<>(Map.ofEntries(
-                Map.entry("kafka.bootstrap", kafka.bootstrap()),
-                Map.entry("kafka.topic.in", name + "-records"),
-                Map.entry("kafka.topic.out", name + "-predictions"),
-                Map.entry("kafka.topic.dead-letter", name + "-dead-letters"),
-                Map.entry("kafka.topic.control", name + "-control"),
-                Map.entry("kafka.group", name),
-                Map.entry("kafka.delivery", "exactly-once"),
-                Map.entry("kafka.transactional-id-prefix", name),
-                Map.entry("batch.size", "16"),
-                Map.entry("batch.delay.ms", "5"),
-                Map.entry("parallelism", "2"),
-                Map.entry("checkpoint.interval.ms", "300")));
-        m.putAll(model);
-        return JobConfig.from(new Settings(m));
+        Map<String, String> settings = cluster.settings(name, 2);
+        settings.putAll(model);
+        return JobConfig.from(new Settings(settings));
     }
 
     private static Map<String, String> fromStore(Path store, String version) {
@@ -313,18 +274,11 @@ class ModelSwapTest {
     }
 
     private static JobID submit(JobConfig config, boolean tap, SavepointRestoreSettings restore) throws Exception {
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration());
-        NptStreamJob.build(env, config, tap ? s -> s.map(new FailAfterSwap()).name("swap-tap").uid("swap-tap") : s -> s);
-        StreamGraph graph = env.getStreamGraph();
-        graph.setSavepointRestoreSettings(restore);
-        return flink.submitJob(graph).get(60, TimeUnit.SECONDS).getJobID();
+        return cluster.submit(config, tap ? s -> s.map(new FailAfterSwap()).name("swap-tap").uid("swap-tap") : s -> s, restore);
     }
 
     private static void cancel(JobID job) throws Exception {
-        if (!flink.getJobStatus(job).get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
-            flink.cancelJob(job).get(30, TimeUnit.SECONDS);
-        }
-        flink.requestJobResult(job).get(60, TimeUnit.SECONDS);
+        cluster.cancel(job);
     }
 
     // ---------------------------------------------------------------- the records
