@@ -30,7 +30,7 @@ for n in counts:
     p = np.arange(1, n + 1, dtype=np.float64) ** -1.1
     zipf = rng.choice(n, size=rows, p=p / p.sum())
     for spread, keys in (("uniform", np.arange(rows) % n), ("zipf", zipf)):
-        path = os.path.join(out, f"elec-{n}-{spread}.csv")
+        path = os.path.join(out, f"elec-{n}-{spread}-{rows}.csv")
         if os.path.exists(path):
             continue
         with open(path, "w", newline="") as f:
@@ -54,7 +54,7 @@ table=$out/results-$budget.md
 for n in $counts; do
   for spread in uniform zipf; do
     log=$out/replay-$n-$spread.log
-    /usr/bin/time -v bin/npt-stream replay --csv "$out/elec-$n-$spread.csv" --key key --model.dir "$model" --batch.size 128 \
+    /usr/bin/time -v bin/npt-stream replay --csv "$out/elec-$n-$spread-$rows.csv" --key key --model.dir "$model" --batch.size 128 \
       --cache.max-bytes "$budget" --out "$out/predictions.csv" > "$log" 2>&1
     line=$(grep -a "records/s" "$log" | head -1)
     rps=$(sed -E 's/.*\| ([0-9]+) records\/s.*/\1/' <<< "$line")

@@ -24,8 +24,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -95,8 +93,9 @@ public final class Replay {
         InJvmSink<Either<Scored, Rejected>> sink = new InJvmSink<>();
         answers.sinkTo(sink).setParallelism(1);
         long started = System.nanoTime();
-        JobExecutionResult finished = env.execute("npt-replay");
-        for (Either<Scored, Rejected> a : sink.take()) {
+        env.execute("npt-replay");
+        InJvmSink.Collected<Either<Scored, Rejected>> answered = sink.take();
+        for (Either<Scored, Rejected> a : answered.elements) {
             if (a.isRight()) {
                 deadLetters.merge(a.right().reason, 1L, Long::sum);
             } else if (Long.parseLong(a.left().id) >= o.firstScoredRow()) {
@@ -104,9 +103,10 @@ public final class Replay {
             }
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        // The job's own run time, from submission to the last record: the local cluster's start is not the model's speed.
-        double jobSeconds = finished.getNetRuntime(TimeUnit.MILLISECONDS) / 1e3;
-        double perSecond = rows.isEmpty() ? Double.NaN : rows.size() / jobSeconds;
+        // From the first answer to the last: the job's deployment and the model's load are not the
+        // model's speed (over a short replay they were most of the run time).
+        int count = answered.elements.size();
+        double perSecond = count < 2 ? Double.NaN : (count - 1) / answered.secondsFirstToLast();
         scored.sort(Comparator.comparingLong(s -> Long.parseLong(s.id)));
         Prequential prequential = Prequential.perRow(encoder.isClassification());
         for (Scored s : scored) {

@@ -8,7 +8,8 @@ import java.util.Locale;
 
 /**
  * One replay: its scored rows in row order (each {@link Scored#id} is its row number), scored
- * prequentially, and its figures.
+ * prequentially, and its figures: {@code recordsPerSecond} from the first answer to the last (the
+ * job's start and the model's load left out), {@code seconds} the whole replay's.
  */
 public record ReplayResult(
         long records,

@@ -25,6 +25,7 @@ public final class KvCache {
     private final int cacheDim;
     private final long maxBytes;
     private final long entryBytes;
+    private final float[] zeros;
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
     private long rebuilds;
 
@@ -34,6 +35,7 @@ public final class KvCache {
         this.cacheDim = cacheDim;
         this.maxBytes = maxBytes;
         this.entryBytes = 2L * Float.BYTES * layers * window * cacheDim + ENTRY_OVERHEAD_BYTES;
+        this.zeros = new float[window * cacheDim];
     }
 
     /** The key's entry if it is cached and matches {@code history}; null when it must be rebuilt. */
@@ -48,7 +50,7 @@ public final class KvCache {
     /** A fresh, empty entry for {@code key}, not yet cached; {@link #put} caches it once filled. */
     public Entry newEntry() {
         rebuilds++;
-        return new Entry(layers, window, cacheDim);
+        return new Entry(layers, window, cacheDim, zeros);
     }
 
     /** Caches {@code entry} as matching {@code history}, evicting least recently used keys over the limit. */
@@ -87,12 +89,15 @@ public final class KvCache {
         /** [layer][slot][cacheDim], flattened. */
         private final float[] k;
         private final float[] v;
+        /** At least one layer's W x cacheDim zeros, shared: the empty slots of a short context. */
+        private final float[] zeros;
         private int head;
         private int size;
         private long appended;
 
-        Entry(int layers, int window, int cacheDim) {
+        Entry(int layers, int window, int cacheDim, float[] zeros) {
             this.layers = layers;
+            this.zeros = zeros;
             this.window = window;
             this.cacheDim = cacheDim;
             this.k = new float[layers * window * cacheDim];
@@ -125,17 +130,23 @@ public final class KvCache {
 
         /**
          * Writes the entry right-aligned into one set of cache_k/cache_v ([L, W, D] at {@code offset}):
-         * slot W-1 is the newest row. The slots before are left as they are (the caller zeroes them).
+         * slot W-1 is the newest row, the slots before the oldest row are zeroed. The ring is at most
+         * two runs of slots per layer, so a key costs a few bulk copies, not one per row.
          */
         public void copyTo(FloatBuffer cacheK, FloatBuffer cacheV, int offset) {
             for (int l = 0; l < layers; l++) {
-                for (int j = 0; j < size; j++) {
-                    int src = (l * window + (head + j) % window) * cacheDim;
-                    int dst = offset + (l * window + window - size + j) * cacheDim;
-                    cacheK.put(dst, k, src, cacheDim);
-                    cacheV.put(dst, v, src, cacheDim);
-                }
+                int layer = l * window * cacheDim;
+                copyLayer(k, layer, cacheK, offset + layer);
+                copyLayer(v, layer, cacheV, offset + layer);
             }
+        }
+
+        private void copyLayer(float[] ring, int layer, FloatBuffer out, int at) {
+            int empty = (window - size) * cacheDim;
+            int oldest = Math.min(size, window - head) * cacheDim;    // from slot head to the ring's end
+            out.put(at, zeros, 0, empty);
+            out.put(at + empty, ring, layer + head * cacheDim, oldest);
+            out.put(at + empty + oldest, ring, layer, size * cacheDim - oldest);
         }
     }
 }

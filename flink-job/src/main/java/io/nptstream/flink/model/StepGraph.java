@@ -82,7 +82,7 @@ public final class StepGraph extends InferenceEngine {
         // The contract's rebuild: an all-invalid cache, the raw history as x; the last W rows' new_k/new_v are the cache.
         int batch = stale.size();
         int rows = stale.stream().mapToInt(b -> slices.get(b).batch().history.size()).max().orElse(0);
-        Inputs in = new Inputs(batch, rows);
+        Inputs in = new Inputs(batch, rows, false);
         for (int s = 0; s < batch; s++) {
             ContextHistory h = slices.get(stale.get(s)).batch().history;
             for (int i = 0; i < h.size(); i++) {
@@ -105,7 +105,7 @@ public final class StepGraph extends InferenceEngine {
     private void step(List<Slice> slices, KvCache.Entry[] entries) throws OrtException {
         int batch = slices.size();
         int rows = slices.stream().mapToInt(Slice::length).max().orElse(0);
-        Inputs in = new Inputs(batch, rows);
+        Inputs in = new Inputs(batch, rows, true);
         for (int b = 0; b < batch; b++) {
             entries[b].copyTo(in.cacheK, in.cacheV, b * layers * window * cacheDim);
             for (int p = window - entries[b].size(); p < window; p++) {
@@ -133,7 +133,7 @@ public final class StepGraph extends InferenceEngine {
     private void recompute(List<Slice> slices) throws OrtException {
         int batch = slices.size();
         int rows = slices.stream().mapToInt(s -> s.batch().history.size() + s.length()).max().orElse(0);
-        Inputs in = new Inputs(batch, rows);
+        Inputs in = new Inputs(batch, rows, false);
         for (int b = 0; b < batch; b++) {
             Slice s = slices.get(b);
             ContextHistory h = s.batch().history;
@@ -167,7 +167,7 @@ public final class StepGraph extends InferenceEngine {
         }
     }
 
-    /** The STEP graph's inputs for {@code batch} sets of {@code rows} rows: an empty cache, every row padding. */
+    /** The STEP graph's inputs for {@code batch} sets of {@code rows} rows: every row padding, the cache empty unless copied. */
     private final class Inputs {
         final FloatBuffer cacheK;
         final FloatBuffer cacheV;
@@ -177,9 +177,12 @@ public final class StepGraph extends InferenceEngine {
         final FloatBuffer y;
         final ByteBuffer valid;
 
-        Inputs(int batch, int rows) {
-            cacheK = arena.floatInput(CACHE_K, batch, layers, window, cacheDim);
-            cacheV = arena.floatInput(CACHE_V, batch, layers, window, cacheDim);
+        /** With {@code cacheCopied}, the caller copies a cache entry into every set (not zeroed first). */
+        Inputs(int batch, int rows, boolean cacheCopied) {
+            cacheK = cacheCopied ? arena.unzeroedFloatInput(CACHE_K, batch, layers, window, cacheDim)
+                    : arena.floatInput(CACHE_K, batch, layers, window, cacheDim);
+            cacheV = cacheCopied ? arena.unzeroedFloatInput(CACHE_V, batch, layers, window, cacheDim)
+                    : arena.floatInput(CACHE_V, batch, layers, window, cacheDim);
             cacheValid = arena.boolInput(CACHE_VALID, batch, window);
             num = model.numNumeric() > 0 ? arena.floatInput(X_NUM, batch, rows, model.numNumeric()) : null;
             cat = model.numCategorical() > 0 ? arena.longInput(X_CAT, batch, rows, model.numCategorical()) : null;

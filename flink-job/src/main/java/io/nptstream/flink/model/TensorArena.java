@@ -35,13 +35,21 @@ final class TensorArena {
         return floats(inputs, name, OnnxJavaType.FLOAT, shape);
     }
 
+    /**
+     * A float input that the caller writes in full: not zeroed, so it holds what an earlier call
+     * left (for the cache, whose zeroing cost as much as its copy).
+     */
+    FloatBuffer unzeroedFloatInput(String name, long... shape) {
+        return slab(inputs, name, OnnxJavaType.FLOAT, shape, Float.BYTES, false).asFloatBuffer();
+    }
+
     LongBuffer longInput(String name, long... shape) {
-        return slab(inputs, name, OnnxJavaType.INT64, shape, Long.BYTES).asLongBuffer();
+        return slab(inputs, name, OnnxJavaType.INT64, shape, Long.BYTES, true).asLongBuffer();
     }
 
     /** A bool input, all false: one byte per element. */
     ByteBuffer boolInput(String name, long... shape) {
-        return slab(inputs, name, OnnxJavaType.BOOL, shape, 1);
+        return slab(inputs, name, OnnxJavaType.BOOL, shape, 1, true);
     }
 
     /** A float output of {@code shape}, filled by {@link #run}. */
@@ -80,11 +88,12 @@ final class TensorArena {
     }
 
     private FloatBuffer floats(Map<String, Pending> calls, String name, OnnxJavaType type, long[] shape) {
-        return slab(calls, name, type, shape, Float.BYTES).asFloatBuffer();
+        return slab(calls, name, type, shape, Float.BYTES, true).asFloatBuffer();
     }
 
-    /** The named slab, at least big enough, zeroed over the call's extent. */
-    private ByteBuffer slab(Map<String, Pending> calls, String name, OnnxJavaType type, long[] shape, int elementBytes) {
+    /** The named slab, at least big enough, zeroed over the call's extent when {@code zeroed}. */
+    private ByteBuffer slab(Map<String, Pending> calls, String name, OnnxJavaType type, long[] shape, int elementBytes,
+            boolean zeroed) {
         long elements = 1;
         for (long d : shape) {
             elements *= d;
@@ -103,7 +112,9 @@ final class TensorArena {
         ByteBuffer view = slab.duplicate().order(ByteOrder.nativeOrder());
         view.position(0).limit((int) bytes);
         ByteBuffer call = view.slice().order(ByteOrder.nativeOrder());
-        zero(call);
+        if (zeroed) {
+            zero(call);
+        }
         calls.put(name, new Pending(call, type, shape.clone()));
         return call;
     }

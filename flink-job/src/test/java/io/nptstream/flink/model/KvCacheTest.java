@@ -15,20 +15,35 @@ class KvCacheTest {
     private static final int DIM = 2;
 
     @Test
-    void copiesTheNewestRowsRightAligned() {
+    void copiesTheNewestRowsRightAlignedAndZeroesTheSlotsBefore() {
         KvCache cache = new KvCache(LAYERS, WINDOW, DIM, 1 << 20);
         KvCache.Entry e = cache.newEntry();
-        for (int row = 1; row <= 4; row++) {
-            append(e, row);
+        // Every fill of the ring: empty, partly filled, full, and wrapped at each slot.
+        for (int rows = 0; rows <= 2 * WINDOW + 1; rows++) {
+            if (rows > 0) {
+                append(e, rows);
+            }
+            FloatBuffer k = FloatBuffer.allocate(LAYERS * WINDOW * DIM);
+            FloatBuffer v = FloatBuffer.allocate(LAYERS * WINDOW * DIM);
+            for (int i = 0; i < k.capacity(); i++) {    // what an earlier call left in the buffers
+                k.put(i, Float.NaN);
+                v.put(i, Float.NaN);
+            }
+            e.copyTo(k, v, 0);
+            // Layer l of row r holds 10 l + r in its keys and -(10 l + r) in its values.
+            for (int l = 0; l < LAYERS; l++) {
+                for (int slot = 0; slot < WINDOW; slot++) {
+                    int row = rows - (WINDOW - 1 - slot);
+                    float expected = row >= 1 ? 10 * l + row : 0;
+                    for (int d = 0; d < DIM; d++) {
+                        int at = (l * WINDOW + slot) * DIM + d;
+                        String where = rows + " rows, layer " + l + ", slot " + slot;
+                        assertEquals(expected, k.get(at), where);
+                        assertEquals(expected == 0 ? 0 : -expected, v.get(at), where);
+                    }
+                }
+            }
         }
-        FloatBuffer k = FloatBuffer.allocate(LAYERS * WINDOW * DIM);
-        FloatBuffer v = FloatBuffer.allocate(LAYERS * WINDOW * DIM);
-        e.copyTo(k, v, 0);
-        // Layer l of row r holds 10 l + r in its keys and -(10 l + r) in its values; rows 2, 3, 4 remain.
-        assertEquals(2f, k.get(0));
-        assertEquals(4f, k.get((WINDOW - 1) * DIM));
-        assertEquals(14f, k.get((WINDOW + WINDOW - 1) * DIM + 1));
-        assertEquals(-12f, v.get(WINDOW * DIM));
     }
 
     @Test
