@@ -83,12 +83,14 @@ $(BENCH)/matmul.onnx: bench/matmul_onnx.py | venv
 	mkdir -p $(BENCH)
 	$(PY) $< $@ 1024
 
-# NPT against MOA's learners on Elec2 and drifting synthetic streams, then NPT's speed figures:
-# build/bench/results.md, results.json, accuracy-*.png (models cached in build/bench/models;
-# BENCH_ARGS=--no-speed skips the speed sweep).
+# NPT against MOA's learners on Elec2 and drifting synthetic streams, then NPT's speed figures and
+# the key-count sweep: build/bench/results.md, results.json, accuracy-*.png, keys/ (models cached in
+# build/bench/models; BENCH_ARGS=--no-speed skips the speed sweep, BENCH_KEYS=0 the key sweep).
 BENCH_ARGS ?=
+BENCH_KEYS ?= 1
 bench: bench-build bench-classpath $(BENCH)/matmul.onnx
 	nice -n 10 $(BENCH_RUN) $(BENCH_ARGS)
+	if [ "$(BENCH_KEYS)" != 0 ]; then $(MAKE) bench-keys; fi
 
 # The key-count sweep (issue 11): 1 to 100,000 keys, uniform and Zipf, through Replay (bench/keys.sh).
 bench-keys: jars

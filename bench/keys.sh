@@ -2,7 +2,8 @@
 # make bench-keys: the key-count sweep (issue 11). Elec2's rows, repeated to ROWS records, dealt
 # to N keys uniformly (round robin) or by Zipf(1.1) (seeded), replayed through the Flink operator
 # (Replay, batch 128, the model's window) with the default model; per run: records/s, p50/p99
-# operator latency, the cache's size per key against cache.max-bytes, and the JVM's peak RSS.
+# operator latency, the cache's size per key against cache.max-bytes, and the JVM's peak RSS; into
+# build/bench/keys/results-BUDGET.md and .json, and under "keys", BUDGET in build/bench/results.json.
 # Variables: KEYS_MODEL (build/models/elec), KEYS_COUNTS ("1 100 10000 100000"), KEYS_ROWS (100000),
 # KEYS_CACHE_BYTES (cache.max-bytes, the job's default 268435456).
 set -euo pipefail
@@ -40,17 +41,10 @@ for n in counts:
                 w.writerow(data[i % len(data)] + [f"k{keys[i]}"])
 PY
 
-read -r dc layers window <<< "$("$py" -c "import json; m = json.load(open('$model/manifest.json')); a = m['architecture']
-print(a.get('cache_dim') or a['row_dim'], a['abd_layers'], m['context']['max_window'])")"
-entry=$(( 8 * layers * window * dc + 96 ))
 budget=${KEYS_CACHE_BYTES:-268435456}
 table=$out/results-$budget.md
-{
-  echo "model $model: W $window, cache $entry bytes a key (8 x $layers layers x W x $dc), cache.max-bytes $budget: $(( budget / entry )) keys cached"
-  echo
-  echo "| keys | spread | records/s | p50 latency | p99 latency | keys cached / keys | peak RSS |"
-  echo "|---:|---|---:|---:|---:|---:|---:|"
-} > "$table"
+tsv=$out/results-$budget.tsv
+: > "$tsv"
 for n in $counts; do
   for spread in uniform zipf; do
     log=$out/replay-$n-$spread.log
@@ -60,10 +54,46 @@ for n in $counts; do
     rps=$(sed -E 's/.*\| ([0-9]+) records\/s.*/\1/' <<< "$line")
     p50=$(sed -E 's/.*p50 ([0-9]+) us.*/\1/' <<< "$line")
     p99=$(sed -E 's/.*p99 ([0-9]+) us.*/\1/' <<< "$line")
-    rss=$(awk '/Maximum resident set size/ {printf "%.0f MB", $6 / 1024}' "$log")
-    cached=$(( budget / entry < n ? budget / entry : n ))
-    printf '| %s | %s | %s | %s ms | %s ms | %s / %s | %s |\n' "$n" "$spread" "$rps" "$(( p50 / 1000 ))" "$(( p99 / 1000 ))" \
-      "$cached" "$n" "$rss" >> "$table"
+    rss=$(awk '/Maximum resident set size/ {print $6}' "$log")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$spread" "$rps" "$p50" "$p99" "$rss" >> "$tsv"
   done
 done
+
+# The table (results-BUDGET.md, printed), its JSON, and the same under "keys", BUDGET in make bench's results.json.
+"$py" - "$model" "$rows" "$budget" "$tsv" "$table" "$out/results-$budget.json" "$(dirname "$out")/results.json" <<'PY'
+import json, os, sys
+model, rows, budget, tsv, table, own, bench = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:]
+m = json.load(open(os.path.join(model, "manifest.json")))
+a = m["architecture"]
+window, layers, dc = m["context"]["max_window"], a["abd_layers"], a.get("cache_dim") or a["row_dim"]
+row_bytes = sum(4 if f["kind"] == "NUMERIC" else 8 for f in m["features"]) + 4 + 8   # features, label, event time
+cache_bytes = 8 * layers * window * dc + 96          # keys and values, float32, and the entry's overhead
+state_bytes = m["context"]["history_layers"] * window * row_bytes
+cached = budget // cache_bytes
+runs = []
+for line in open(tsv):
+    n, spread, rps, p50, p99, rss_kb = line.split("\t")
+    runs.append({"keys": int(n), "spread": spread, "records_per_second": int(rps), "p50_latency_us": int(p50),
+                 "p99_latency_us": int(p99), "keys_cached": min(cached, int(n)), "peak_rss_mb": round(int(rss_kb) / 1024)})
+one = {r["spread"]: r["records_per_second"] for r in runs if r["keys"] == 1}
+sweep = {"model": model, "window": window, "rows": rows, "batch_size": 128, "cache_max_bytes": budget,
+         "cache_bytes_per_key": cache_bytes, "state_bytes_per_key": state_bytes, "runs": runs}
+with open(own, "w") as f:
+    json.dump(sweep, f, indent=2)
+if os.path.exists(bench):
+    results = json.load(open(bench))
+    results.setdefault("keys", {})[str(budget)] = sweep
+    with open(bench, "w") as f:
+        json.dump(results, f, indent=2)
+with open(table, "w") as f:
+    f.write(f"model {model}, W {window}, {rows} records a run, batch 128: per key {cache_bytes} bytes of cache "
+            f"({layers} layers x W x {dc} keys and values, float32) and {state_bytes} bytes of state "
+            f"({m['context']['history_layers']} x W rows); cache.max-bytes {budget}: {cached} keys cached\n\n")
+    f.write("| keys | spread | records/s | of 1 key's | p50 latency | p99 latency | keys cached / keys | peak RSS |\n")
+    f.write("|---:|---|---:|---:|---:|---:|---:|---:|\n")
+    for r in runs:
+        share = f"{100 * r['records_per_second'] / one[r['spread']]:.0f}%" if r["spread"] in one else "-"
+        f.write(f"| {r['keys']} | {r['spread']} | {r['records_per_second']} | {share} | {r['p50_latency_us'] // 1000} ms | "
+                f"{r['p99_latency_us'] // 1000} ms | {r['keys_cached']} / {r['keys']} | {r['peak_rss_mb']} MB |\n")
+PY
 cat "$table"

@@ -3,6 +3,7 @@ package io.nptstream.bench;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import io.nptstream.flink.model.ModelBundle;
 import io.nptstream.proto.Architecture;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -18,8 +19,9 @@ public final class Roofline {
     /**
      * FLOPs (multiply-add = 2) of one record on the STEP path with a full window W: the record goes
      * through the network twice, as a context row (label visible) and as a query (label masked).
-     * Per pass, each ABD layer: q, k, v, out and residual projections (5 D x D), the feed-forward
-     * (2 D x ff*D), and attention over W cached rows plus itself (scores and values, 2 x (W+1) x D);
+     * Per pass, each ABD layer: q, out and residual projections (3 D x D), k and v (2 D x Dc, Dc the
+     * cache width: D / heads per key/value head), the feed-forward (2 D x ff*D), and attention over
+     * W cached rows plus itself (scores and values, 2 x (W+1) x D);
      * each ABA layer the same over the d attribute tokens of width e. Embeddings and heads
      * (under 1%) are left out.
      */
@@ -28,7 +30,8 @@ public final class Roofline {
         double e = a.getEmbedDim();
         double d = a.getAttributes();
         double f = a.getFfMult();
-        double abd = 2 * (5 * D * D + 2 * D * f * D) + 2 * 2 * (window + 1) * D;
+        double Dc = ModelBundle.cacheDim(a);
+        double abd = 2 * (3 * D * D + 2 * D * Dc + 2 * D * f * D) + 2 * 2 * (window + 1) * D;
         double aba = d * 2 * (5 * e * e + 2 * e * f * e) + 2 * 2 * d * d * e;
         return 2 * (a.getAbdLayers() * abd + a.getAbaLayers() * aba);
     }

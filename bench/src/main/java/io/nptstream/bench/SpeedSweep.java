@@ -4,7 +4,6 @@ import io.nptstream.flink.job.Replay;
 import io.nptstream.flink.job.ReplayResult;
 import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.config.NptOperatorConfig.Inference;
-import io.nptstream.proto.Architecture;
 import io.nptstream.proto.Attribute;
 import io.nptstream.proto.Manifest;
 import io.nptstream.flink.operator.NptPredict;
@@ -78,11 +77,10 @@ public final class SpeedSweep {
         List<Memory> memory = new ArrayList<>();
         int rowBytes = manifest.getFeaturesList().stream().mapToInt(f -> f.getKind() == Attribute.Kind.NUMERIC ? Float.BYTES : Long.BYTES).sum()
                 + Float.BYTES + Long.BYTES;   // features (float32 / int64), label, event time
-        Architecture a = manifest.getArchitecture();
         for (int w : windows) {
-            memory.add(new Memory(w, (long) historyLayers * w * rowBytes, 2L * a.getAbdLayers() * w * a.getRowDim() * Float.BYTES));
+            memory.add(new Memory(w, (long) historyLayers * w * rowBytes, NptPredict.cacheBytesPerKey(manifest, w)));
         }
-        double flops = Roofline.flopsPerRecord(a, rooflineWindow);
+        double flops = Roofline.flopsPerRecord(manifest.getArchitecture(), rooflineWindow);
         double peak = Roofline.peakGflops(matmulModel, 1024, peakThreads, 5);
         double best = points.stream().filter(p -> p.window() == rooflineWindow && p.inference() == Inference.CACHED)
                 .mapToDouble(Point::recordsPerSecond).max().orElse(Double.NaN);

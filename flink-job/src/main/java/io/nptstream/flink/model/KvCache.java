@@ -34,8 +34,13 @@ public final class KvCache {
         this.window = window;
         this.cacheDim = cacheDim;
         this.maxBytes = maxBytes;
-        this.entryBytes = 2L * Float.BYTES * layers * window * cacheDim + ENTRY_OVERHEAD_BYTES;
+        this.entryBytes = entryBytes(layers, window, cacheDim);
         this.zeros = new float[window * cacheDim];
+    }
+
+    /** Bytes of one key's entry: keys and values of W rows per layer, float32, and the entry's overhead. */
+    public static long entryBytes(int layers, int window, int cacheDim) {
+        return 2L * Float.BYTES * layers * window * cacheDim + ENTRY_OVERHEAD_BYTES;
     }
 
     /** The key's entry if it is cached and matches {@code history}; null when it must be rebuilt. */

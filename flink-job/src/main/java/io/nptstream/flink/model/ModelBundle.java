@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.nptstream.proto.Architecture;
 import io.nptstream.proto.Attribute;
 import io.nptstream.proto.Context;
 import io.nptstream.proto.Golden;
@@ -311,8 +312,12 @@ public final class ModelBundle {
 
     /** The width of a cached ABD key or value (Architecture.cache_dim; row_dim for models exported before it). */
     public int cacheDim() {
-        int d = manifest.getArchitecture().getCacheDim();
-        return d > 0 ? d : rowDim();
+        return cacheDim(manifest.getArchitecture());
+    }
+
+    /** {@link #cacheDim()} of an architecture. */
+    public static int cacheDim(Architecture a) {
+        return a.getCacheDim() > 0 ? a.getCacheDim() : a.getRowDim();
     }
 
     public int maxWindow() {

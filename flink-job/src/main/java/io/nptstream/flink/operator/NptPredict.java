@@ -4,6 +4,7 @@ import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.core.Rejected;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
+import io.nptstream.flink.model.KvCache;
 import io.nptstream.flink.model.ModelBundle;
 import io.nptstream.proto.Manifest;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -56,6 +57,14 @@ public final class NptPredict {
     /** Reads the manifest only, unchecked against its graph (for tools that build rows or read names). */
     public static Manifest loadManifest(String modelDir) {
         return ModelBundle.load(modelDir).manifest();
+    }
+
+    /**
+     * Bytes one cached key takes in the key/value cache at {@code window} (what {@code
+     * cache.max-bytes} is divided by): sizing a TaskManager for many keys (deploy/README.md).
+     */
+    public static long cacheBytesPerKey(Manifest manifest, int window) {
+        return KvCache.entryBytes(manifest.getArchitecture().getAbdLayers(), window, ModelBundle.cacheDim(manifest.getArchitecture()));
     }
 
     /**
