@@ -2,7 +2,8 @@
 # make bench-keys: the key-count sweep (issue 11). Elec2's rows, repeated to ROWS records, dealt
 # to N keys uniformly (round robin) or by Zipf(1.1) (seeded), replayed through the Flink operator
 # (Replay, batch 128, the model's window) with the default model; per run: records/s, p50/p99
-# operator latency, the cache's size per key against cache.max-bytes, and the JVM's peak RSS; into
+# operator latency, the cache hit rate (per key and call), the cache's and the state's bytes per key
+# against cache.max-bytes, and the JVM's peak RSS; into
 # build/bench/keys/results-BUDGET.md and .json, and under "keys", BUDGET in build/bench/results.json.
 # Variables: KEYS_MODEL (build/models/elec), KEYS_COUNTS ("1 100 10000 100000"), KEYS_ROWS (100000),
 # KEYS_CACHE_BYTES (cache.max-bytes, the job's default 268435456).
@@ -54,8 +55,9 @@ for n in $counts; do
     rps=$(sed -E 's/.*\| ([0-9]+) records\/s.*/\1/' <<< "$line")
     p50=$(sed -E 's/.*p50 ([0-9]+) us.*/\1/' <<< "$line")
     p99=$(sed -E 's/.*p99 ([0-9]+) us.*/\1/' <<< "$line")
+    hit=$(grep -ao 'cache hit rate [0-9.]*%' <<< "$line" | grep -o '[0-9.]*' || echo nan)
     rss=$(awk '/Maximum resident set size/ {print $6}' "$log")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$spread" "$rps" "$p50" "$p99" "$rss" >> "$tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$spread" "$rps" "$p50" "$p99" "$hit" "$rss" >> "$tsv"
   done
 done
 
@@ -72,9 +74,10 @@ state_bytes = m["context"]["history_layers"] * window * row_bytes
 cached = budget // cache_bytes
 runs = []
 for line in open(tsv):
-    n, spread, rps, p50, p99, rss_kb = line.split("\t")
+    n, spread, rps, p50, p99, hit, rss_kb = line.split("\t")
     runs.append({"keys": int(n), "spread": spread, "records_per_second": int(rps), "p50_latency_us": int(p50),
-                 "p99_latency_us": int(p99), "keys_cached": min(cached, int(n)), "peak_rss_mb": round(int(rss_kb) / 1024)})
+                 "p99_latency_us": int(p99), "cache_hit_rate": float(hit) / 100, "keys_cached": min(cached, int(n)),
+                 "peak_rss_mb": round(int(rss_kb) / 1024)})
 one = {r["spread"]: r["records_per_second"] for r in runs if r["keys"] == 1}
 sweep = {"model": model, "window": window, "rows": rows, "batch_size": 128, "cache_max_bytes": budget,
          "cache_bytes_per_key": cache_bytes, "state_bytes_per_key": state_bytes, "runs": runs}
@@ -89,11 +92,12 @@ with open(table, "w") as f:
     f.write(f"model {model}, W {window}, {rows} records a run, batch 128: per key {cache_bytes} bytes of cache "
             f"({layers} layers x W x {dc} keys and values, float32) and {state_bytes} bytes of state "
             f"({m['context']['history_layers']} x W rows); cache.max-bytes {budget}: {cached} keys cached\n\n")
-    f.write("| keys | spread | records/s | of 1 key's | p50 latency | p99 latency | keys cached / keys | peak RSS |\n")
-    f.write("|---:|---|---:|---:|---:|---:|---:|---:|\n")
+    f.write("| keys | spread | records/s | of 1 key's | p50 latency | p99 latency | cache hit rate | keys cached / keys | peak RSS |\n")
+    f.write("|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
     for r in runs:
         share = f"{100 * r['records_per_second'] / one[r['spread']]:.0f}%" if r["spread"] in one else "-"
         f.write(f"| {r['keys']} | {r['spread']} | {r['records_per_second']} | {share} | {r['p50_latency_us'] // 1000} ms | "
-                f"{r['p99_latency_us'] // 1000} ms | {r['keys_cached']} / {r['keys']} | {r['peak_rss_mb']} MB |\n")
+                f"{r['p99_latency_us'] // 1000} ms | {100 * r['cache_hit_rate']:.1f}% | {r['keys_cached']} / {r['keys']} | "
+                f"{r['peak_rss_mb']} MB |\n")
 PY
 cat "$table"

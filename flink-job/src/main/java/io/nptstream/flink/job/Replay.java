@@ -24,8 +24,10 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -80,7 +82,8 @@ public final class Replay {
         }
         long records = rows.size() + deadLetters.values().stream().mapToLong(Long::longValue).sum();
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(o.parallelism);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(o.parallelism,
+                ReplayMetrics.install(new Configuration()));
         var keyed = env.fromData(rows, TypeInformation.of(Row.class)).setParallelism(1)
                 .keyBy(row -> row.key, Types.STRING);
         List<Scored> scored = new ArrayList<>(rows.size());
@@ -93,7 +96,12 @@ public final class Replay {
         InJvmSink<Either<Scored, Rejected>> sink = new InJvmSink<>();
         answers.sinkTo(sink).setParallelism(1);
         long started = System.nanoTime();
-        env.execute("npt-replay");
+        String job = "npt-replay-" + UUID.randomUUID();
+        env.execute(job);
+        Map<String, Double> cache = ReplayMetrics.take(job);
+        // Per key and call: a lookup that found the key's keys/values cached (NaN without a cache).
+        double cacheHitRate = 1 - cache.getOrDefault(ReplayMetrics.CACHE_REBUILDS, Double.NaN)
+                / cache.getOrDefault(ReplayMetrics.CACHE_LOOKUPS, Double.NaN);
         InJvmSink.Collected<Either<Scored, Rejected>> answered = sink.take();
         for (Either<Scored, Rejected> a : answered.elements) {
             if (a.isRight()) {
@@ -115,7 +123,7 @@ public final class Replay {
         }
         write(o.out, scored, encoder);
         long rejected = deadLetters.values().stream().mapToLong(Long::longValue).sum();
-        return new ReplayResult(records, rejected, List.copyOf(scored), prequential, perSecond, seconds, o.out);
+        return new ReplayResult(records, rejected, List.copyOf(scored), prequential, perSecond, cacheHitRate, seconds, o.out);
     }
 
     private static void write(Path out, List<Scored> scored, PredictionEncoder encoder) throws IOException {

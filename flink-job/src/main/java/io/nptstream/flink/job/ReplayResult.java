@@ -9,7 +9,8 @@ import java.util.Locale;
 /**
  * One replay: its scored rows in row order (each {@link Scored#id} is its row number), scored
  * prequentially, and its figures: {@code recordsPerSecond} from the first answer to the last (the
- * job's start and the model's load left out), {@code seconds} the whole replay's.
+ * job's start and the model's load left out), {@code cacheHitRate} the share of key lookups that
+ * found the key's keys/values in the cache (NaN without a cache), {@code seconds} the whole replay's.
  */
 public record ReplayResult(
         long records,
@@ -17,6 +18,7 @@ public record ReplayResult(
         List<Scored> rows,
         Prequential prequential,
         double recordsPerSecond,
+        double cacheHitRate,
         double seconds,
         Path predictions) {
 
@@ -47,7 +49,8 @@ public record ReplayResult(
                 ? String.format(Locale.ROOT, "prequential accuracy %.4f", accuracy())
                 : String.format(Locale.ROOT, "rmse %.4f", rmse());
         return String.format(Locale.ROOT,
-                "replay: %d records, %d scored, %d dead letters%n%s | %.0f records/s | latency p50 %d us, p99 %d us | %.1f s%npredictions: %s",
-                records, scored(), deadLetters, quality, recordsPerSecond, p50LatencyUs(), p99LatencyUs(), seconds, predictions);
+                "replay: %d records, %d scored, %d dead letters%n%s | %.0f records/s | latency p50 %d us, p99 %d us | %.1f s | cache hit rate %s%npredictions: %s",
+                records, scored(), deadLetters, quality, recordsPerSecond, p50LatencyUs(), p99LatencyUs(), seconds,
+                Double.isNaN(cacheHitRate) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * cacheHitRate), predictions);
     }
 }

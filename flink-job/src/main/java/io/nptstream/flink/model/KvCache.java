@@ -28,6 +28,7 @@ public final class KvCache {
     private final float[] zeros;
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
     private long rebuilds;
+    private long lookups;
 
     public KvCache(int layers, int window, int cacheDim, long maxBytes) {
         this.layers = layers;
@@ -45,6 +46,7 @@ public final class KvCache {
 
     /** The key's entry if it is cached and matches {@code history}; null when it must be rebuilt. */
     public Entry get(String key, ContextHistory history) {
+        lookups++;
         Entry e = entries.get(key);
         if (e != null && e.appended == history.appended() && e.size == Math.min(window, history.size())) {
             return e;
@@ -81,7 +83,12 @@ public final class KvCache {
         return entries.size() * entryBytes;
     }
 
-    /** Entries built from the raw history so far (cold keys, evictions, restores, drops). */
+    /** Keys looked up so far: one per key and call. */
+    public long lookups() {
+        return lookups;
+    }
+
+    /** Entries built from the raw history so far (cold keys, evictions, restores, drops): the lookups that missed. */
     public long rebuilds() {
         return rebuilds;
     }

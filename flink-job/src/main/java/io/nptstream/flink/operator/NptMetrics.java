@@ -35,7 +35,7 @@ final class NptMetrics {
     private final Set<String> versionsShown = new HashSet<>();
 
     NptMetrics(MetricGroup group, Supplier<String> modelVersion, boolean classification, LongSupplier activeKeys, LongSupplier cacheBytes,
-               LongSupplier cacheRebuilds, LongSupplier inferenceCalls) {
+               LongSupplier cacheLookups, LongSupplier cacheRebuilds, LongSupplier inferenceCalls) {
         this.group = group;
         this.modelVersion = modelVersion;
         prequential = Prequential.totals(classification);
@@ -49,7 +49,9 @@ final class NptMetrics {
         group.gauge("activeKeys", (Gauge<Long>) activeKeys::getAsLong);
         group.gauge("cacheBytes", (Gauge<Long>) cacheBytes::getAsLong);
         group.gauge("modelVersion", (Gauge<String>) modelVersion::get);
-        // Cache entries built from raw history: cold keys, evictions, restores, max-age drops.
+        // Keys looked up in the cache (one per key and call), and the lookups that missed: entries
+        // built from raw history (cold keys, evictions, restores, max-age drops).
+        group.gauge("cacheLookups", (Gauge<Long>) cacheLookups::getAsLong);
         group.gauge("cacheRebuilds", (Gauge<Long>) cacheRebuilds::getAsLong);
         group.gauge("inferenceCalls", (Gauge<Long>) inferenceCalls::getAsLong);
         if (classification) {

@@ -133,7 +133,7 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
         // Swaps keep the layout, and so the task: the metrics are registered once.
         metrics = new NptMetrics(getMetricGroup(), () -> model.version(), start.isClassification(),
                 this::activeKeys, () -> cache == null ? 0 : cache.bytes(),
-                () -> cache == null ? 0 : cache.rebuilds(), () -> engine.calls());
+                () -> cache == null ? 0 : cache.lookups(), () -> cache == null ? 0 : cache.rebuilds(), () -> engine.calls());
         serve(start);
         ValueStateDescriptor<ContextHistory> descriptor = new ValueStateDescriptor<>(STATE_NAME, ContextHistorySerializer.INSTANCE);
         if (config.stateTtlMs > 0) {

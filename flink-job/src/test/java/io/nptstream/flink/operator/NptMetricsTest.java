@@ -54,6 +54,7 @@ class NptMetricsTest {
         long keys = rows.stream().map(r -> r.key).distinct().count();
         assertEquals(keys, gauge(metrics, "activeKeys"));
         assertEquals(keys, gauge(metrics, "cacheRebuilds"), "each key built once, when first seen");
+        assertTrue(gauge(metrics, "cacheLookups") > keys, "a lookup per key and call, hits after the first");
         assertTrue(gauge(metrics, "cacheBytes") > 0);
         assertEquals(NptFixtures.manifest(NptFixtures.CAUSAL_CLS).getModelVersion(), ((Gauge<?>) metrics.get("modelVersion")).getValue());
 
