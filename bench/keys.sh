@@ -51,11 +51,12 @@ for n in $counts; do
     log=$out/replay-$n-$spread.log
     /usr/bin/time -v bin/npt-stream replay --csv "$out/elec-$n-$spread-$rows.csv" --key key --model.dir "$model" --batch.size 128 \
       --cache.max-bytes "$budget" --out "$out/predictions.csv" > "$log" 2>&1
-    line=$(grep -a "records/s" "$log" | head -1)
-    rps=$(sed -E 's/.*\| ([0-9]+) records\/s.*/\1/' <<< "$line")
-    p50=$(sed -E 's/.*p50 ([0-9]+) us.*/\1/' <<< "$line")
-    p99=$(sed -E 's/.*p99 ([0-9]+) us.*/\1/' <<< "$line")
-    hit=$(grep -ao 'cache hit rate [0-9.]*%' <<< "$line" | grep -o '[0-9.]*' || echo nan)
+    line=$(grep -a "records/s" "$log" | head -1) || { echo "bench-keys: replay of $n keys ($spread) failed, see $log" >&2; exit 1; }
+    field() { grep -aoE "$1" <<< "$line" | grep -oE '[0-9.]+' | head -1 || echo nan; }
+    rps=$(field '[0-9]+ records/s')
+    p50=$(field 'p50 [0-9]+ us')
+    p99=$(field 'p99 [0-9]+ us')
+    hit=$(field 'cache hit rate [0-9.]+%')
     rss=$(awk '/Maximum resident set size/ {print $6}' "$log")
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$spread" "$rps" "$p50" "$p99" "$hit" "$rss" >> "$tsv"
   done
@@ -69,16 +70,20 @@ m = json.load(open(os.path.join(model, "manifest.json")))
 a = m["architecture"]
 window, layers, dc = m["context"]["max_window"], a["abd_layers"], a.get("cache_dim") or a["row_dim"]
 row_bytes = sum(4 if f["kind"] == "NUMERIC" else 8 for f in m["features"]) + 4 + 8   # features, label, event time
+# As deploy/README.md, "Sizing a TaskManager for N keys", counts them (KvCache.entryBytes, ContextHistory):
 cache_bytes = 8 * layers * window * dc + 96          # keys and values, float32, and the entry's overhead
-state_bytes = m["context"]["history_layers"] * window * row_bytes
+state_bytes = m["context"]["history_layers"] * window * row_bytes + 24
 cached = budget // cache_bytes
 runs = []
 for line in open(tsv):
     n, spread, rps, p50, p99, hit, rss_kb = line.split("\t")
-    runs.append({"keys": int(n), "spread": spread, "records_per_second": int(rps), "p50_latency_us": int(p50),
-                 "p99_latency_us": int(p99), "cache_hit_rate": float(hit) / 100, "keys_cached": min(cached, int(n)),
-                 "peak_rss_mb": round(int(rss_kb) / 1024)})
-one = {r["spread"]: r["records_per_second"] for r in runs if r["keys"] == 1}
+    number = lambda v: None if v == "nan" else float(v)      # a figure the replay could not give: null in JSON
+    runs.append({"keys": int(n), "spread": spread, "records_per_second": number(rps), "p50_latency_us": number(p50),
+                 "p99_latency_us": number(p99), "cache_hit_rate": None if hit == "nan" else float(hit) / 100,
+                 "keys_cached": min(cached, int(n)), "peak_rss_mb": round(int(rss_kb) / 1024)})
+one = {r["spread"]: r["records_per_second"] for r in runs if r["keys"] == 1 and r["records_per_second"]}
+shown = lambda v, fmt: "-" if v is None else fmt.format(v)
+ms = lambda us: shown(us if us is None else us / 1000, "{:.1f} ms")
 sweep = {"model": model, "window": window, "rows": rows, "batch_size": 128, "cache_max_bytes": budget,
          "cache_bytes_per_key": cache_bytes, "state_bytes_per_key": state_bytes, "runs": runs}
 with open(own, "w") as f:
@@ -91,13 +96,14 @@ if os.path.exists(bench):
 with open(table, "w") as f:
     f.write(f"model {model}, W {window}, {rows} records a run, batch 128: per key {cache_bytes} bytes of cache "
             f"({layers} layers x W x {dc} keys and values, float32) and {state_bytes} bytes of state "
-            f"({m['context']['history_layers']} x W rows); cache.max-bytes {budget}: {cached} keys cached\n\n")
+            f"({m['context']['history_layers']} x W rows and 24); cache.max-bytes {budget}: {cached} keys cached\n\n")
     f.write("| keys | spread | records/s | of 1 key's | p50 latency | p99 latency | cache hit rate | keys cached / keys | peak RSS |\n")
     f.write("|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
     for r in runs:
-        share = f"{100 * r['records_per_second'] / one[r['spread']]:.0f}%" if r["spread"] in one else "-"
-        f.write(f"| {r['keys']} | {r['spread']} | {r['records_per_second']} | {share} | {r['p50_latency_us'] // 1000} ms | "
-                f"{r['p99_latency_us'] // 1000} ms | {100 * r['cache_hit_rate']:.1f}% | {r['keys_cached']} / {r['keys']} | "
+        share = f"{100 * r['records_per_second'] / one[r['spread']]:.0f}%" if r["records_per_second"] and r["spread"] in one else "-"
+        f.write(f"| {r['keys']} | {r['spread']} | {shown(r['records_per_second'], '{:.0f}')} | {share} | "
+                f"{ms(r['p50_latency_us'])} | {ms(r['p99_latency_us'])} | "
+                f"{shown(r['cache_hit_rate'] and 100 * r['cache_hit_rate'], '{:.1f}%')} | {r['keys_cached']} / {r['keys']} | "
                 f"{r['peak_rss_mb']} MB |\n")
 PY
 cat "$table"

@@ -20,7 +20,7 @@ public final class Roofline {
      * FLOPs (multiply-add = 2) of one record on the STEP path with a full window W: the record goes
      * through the network twice, as a context row (label visible) and as a query (label masked).
      * Per pass, each ABD layer: q, out and residual projections (3 D x D), k and v (2 D x Dc, Dc the
-     * cache width: D / heads per key/value head), the feed-forward (2 D x ff*D), and attention over
+     * cache width: kv_heads x D / heads), the feed-forward (2 D x ff*D), and attention over
      * W cached rows plus itself (scores and values, 2 x (W+1) x D);
      * each ABA layer the same over the d attribute tokens of width e. Embeddings and heads
      * (under 1%) are left out.

@@ -97,12 +97,18 @@ public final class Replay {
         answers.sinkTo(sink).setParallelism(1);
         long started = System.nanoTime();
         String job = "npt-replay-" + UUID.randomUUID();
-        env.execute(job);
-        Map<String, Double> cache = ReplayMetrics.take(job);
+        Map<String, Double> cache;
+        InJvmSink.Collected<Either<Scored, Rejected>> answered;
+        try {
+            env.execute(job);
+        } finally {
+            // Taken whatever happened: both keep their job's output (and the cache's gauges) in static maps.
+            cache = ReplayMetrics.take(job);
+            answered = sink.take();
+        }
         // Per key and call: a lookup that found the key's keys/values cached (NaN without a cache).
         double cacheHitRate = 1 - cache.getOrDefault(ReplayMetrics.CACHE_REBUILDS, Double.NaN)
                 / cache.getOrDefault(ReplayMetrics.CACHE_LOOKUPS, Double.NaN);
-        InJvmSink.Collected<Either<Scored, Rejected>> answered = sink.take();
         for (Either<Scored, Rejected> a : answered.elements) {
             if (a.isRight()) {
                 deadLetters.merge(a.right().reason, 1L, Long::sum);
@@ -112,9 +118,10 @@ public final class Replay {
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         // From the first answer to the last: the job's deployment and the model's load are not the
-        // model's speed (over a short replay they were most of the run time).
-        int count = answered.elements.size();
-        double perSecond = count < 2 ? Double.NaN : (count - 1) / answered.secondsFirstToLast();
+        // model's speed (over a short replay they were most of the run time). Answers that all came
+        // within a millisecond (one flush) have no measurable rate.
+        double span = answered.secondsFirstToLast();
+        double perSecond = span < 1e-3 ? Double.NaN : (answered.elements.size() - 1) / span;
         scored.sort(Comparator.comparingLong(s -> Long.parseLong(s.id)));
         Prequential prequential = Prequential.perRow(encoder.isClassification());
         for (Scored s : scored) {

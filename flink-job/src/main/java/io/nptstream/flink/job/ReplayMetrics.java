@@ -25,7 +25,7 @@ public final class ReplayMetrics implements MetricReporter, MetricReporterFactor
     static final String CACHE_REBUILDS = "cacheRebuilds";
     static final String CACHE_LOOKUPS = "cacheLookups";
     private static final Set<String> KEPT = Set.of(CACHE_REBUILDS, CACHE_LOOKUPS);
-    private static final String NAME = "npt-replay";
+    private static final String REPORTER = "npt-replay";
     private static final Map<String, List<Kept>> JOBS = new ConcurrentHashMap<>();
 
     /** One subtask's gauge, until its task unregisters it, then its last value. */
@@ -47,7 +47,7 @@ public final class ReplayMetrics implements MetricReporter, MetricReporterFactor
 
     /** {@code config} with this reporter installed. */
     static Configuration install(Configuration config) {
-        config.setString("metrics.reporter." + NAME + ".factory.class", ReplayMetrics.class.getName());
+        config.setString("metrics.reporter." + REPORTER + ".factory.class", ReplayMetrics.class.getName());
         return config;
     }
 
@@ -85,7 +85,7 @@ public final class ReplayMetrics implements MetricReporter, MetricReporterFactor
     public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
         for (Kept k : JOBS.getOrDefault(group.getAllVariables().get("<job_name>"), List.of())) {
             if (k.gauge == metric) {
-                k.last = ((Number) k.gauge.getValue()).doubleValue();
+                k.last = ((Number) ((Gauge<?>) metric).getValue()).doubleValue();
                 k.gauge = null;
             }
         }

@@ -44,19 +44,26 @@ public final class KvCache {
         return 2L * Float.BYTES * layers * window * cacheDim + ENTRY_OVERHEAD_BYTES;
     }
 
-    /** The key's entry if it is cached and matches {@code history}; null when it must be rebuilt. */
+    /**
+     * The key's entry if it is cached and matches {@code history}; null when it must be built: a
+     * rebuild from the history's rows, or, for a key with no labeled rows yet, an empty entry (not
+     * counted: there was nothing to cache).
+     */
     public Entry get(String key, ContextHistory history) {
+        if (history.size() == 0) {
+            return null;
+        }
         lookups++;
         Entry e = entries.get(key);
         if (e != null && e.appended == history.appended() && e.size == Math.min(window, history.size())) {
             return e;
         }
+        rebuilds++;
         return null;
     }
 
     /** A fresh, empty entry for {@code key}, not yet cached; {@link #put} caches it once filled. */
     public Entry newEntry() {
-        rebuilds++;
         return new Entry(layers, window, cacheDim, zeros);
     }
 
@@ -83,12 +90,12 @@ public final class KvCache {
         return entries.size() * entryBytes;
     }
 
-    /** Keys looked up so far: one per key and call. */
+    /** Lookups so far of keys with labeled rows: one per key and call. */
     public long lookups() {
         return lookups;
     }
 
-    /** Entries built from the raw history so far (cold keys, evictions, restores, drops): the lookups that missed. */
+    /** The lookups that missed, each a rebuild from the key's raw history (evictions, restores, max-age drops). */
     public long rebuilds() {
         return rebuilds;
     }

@@ -49,8 +49,8 @@ final class NptMetrics {
         group.gauge("activeKeys", (Gauge<Long>) activeKeys::getAsLong);
         group.gauge("cacheBytes", (Gauge<Long>) cacheBytes::getAsLong);
         group.gauge("modelVersion", (Gauge<String>) modelVersion::get);
-        // Keys looked up in the cache (one per key and call), and the lookups that missed: entries
-        // built from raw history (cold keys, evictions, restores, max-age drops).
+        // Keys with labeled rows looked up in the cache (one per key and call), and the lookups that
+        // missed: entries rebuilt from raw history (evictions, restores, max-age drops).
         group.gauge("cacheLookups", (Gauge<Long>) cacheLookups::getAsLong);
         group.gauge("cacheRebuilds", (Gauge<Long>) cacheRebuilds::getAsLong);
         group.gauge("inferenceCalls", (Gauge<Long>) inferenceCalls::getAsLong);

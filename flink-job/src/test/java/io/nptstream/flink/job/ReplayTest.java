@@ -41,8 +41,8 @@ class ReplayTest {
         assertTrue(Double.isNaN(r.rmse()));
         assertTrue(r.recordsPerSecond() > 0);
         assertTrue(r.p50LatencyUs() <= r.p99LatencyUs());
-        // The cache's counters come back from the job: a few keys over many flushes mostly hit.
-        assertTrue(r.cacheHitRate() > 0.5 && r.cacheHitRate() < 1, "cache hit rate " + r.cacheHitRate());
+        // The cache's counters come back from the job: its few keys all fit, so no lookup misses.
+        assertEquals(1.0, r.cacheHitRate(), "cache hit rate");
 
         List<String> lines = Files.readAllLines(out);
         assertEquals("key,id,row,label,predicted,probabilities,context_size,latency_us", lines.get(0));

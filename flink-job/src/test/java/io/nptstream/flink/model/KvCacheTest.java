@@ -60,21 +60,44 @@ class KvCacheTest {
     }
 
     @Test
+    void countsLookupsOfKeysWithRowsAndTheirMisses() {
+        KvCache cache = new KvCache(LAYERS, WINDOW, DIM, 1 << 20);
+        ContextHistory h = new ContextHistory(6, 1, 0);
+        assertNull(cache.get("a", h));
+        assertEquals(0, cache.lookups(), "a key without labeled rows has nothing cached to look up");
+        h.append(new float[] {1}, new long[0], 1f, 0);
+        assertNull(cache.get("a", h));
+        KvCache.Entry e = cache.newEntry();
+        append(e, 1);
+        cache.put("a", e, h);
+        assertNotNull(cache.get("a", h));
+        assertEquals(2, cache.lookups());
+        assertEquals(1, cache.rebuilds(), "the lookup before the entry was cached missed");
+    }
+
+    @Test
     void evictsTheLeastRecentlyUsedKeysOverTheByteLimit() {
         KvCache probe = new KvCache(LAYERS, WINDOW, DIM, Long.MAX_VALUE);
         ContextHistory h = new ContextHistory(6, 1, 0);
-        probe.put("x", probe.newEntry(), h);
+        h.append(new float[] {1}, new long[0], 1f, 0);
+        probe.put("x", oneRow(probe), h);
         long entryBytes = probe.bytes();
 
         KvCache cache = new KvCache(LAYERS, WINDOW, DIM, 2 * entryBytes);
-        cache.put("a", cache.newEntry(), h);
-        cache.put("b", cache.newEntry(), h);
+        cache.put("a", oneRow(cache), h);
+        cache.put("b", oneRow(cache), h);
         assertNotNull(cache.get("a", h));
-        cache.put("c", cache.newEntry(), h);
+        cache.put("c", oneRow(cache), h);
         assertEquals(2, cache.keys());
         assertNull(cache.get("b", h), "b was the least recently used");
         assertNotNull(cache.get("a", h));
         assertEquals(2 * entryBytes, cache.bytes());
+    }
+
+    private static KvCache.Entry oneRow(KvCache cache) {
+        KvCache.Entry e = cache.newEntry();
+        append(e, 1);
+        return e;
     }
 
     private static void append(KvCache.Entry e, int row) {
