@@ -52,7 +52,7 @@ for n in $counts; do
     /usr/bin/time -v bin/npt-stream replay --csv "$out/elec-$n-$spread-$rows.csv" --key key --model.dir "$model" --batch.size 128 \
       --cache.max-bytes "$budget" --out "$out/predictions.csv" > "$log" 2>&1
     line=$(grep -a "records/s" "$log" | head -1) || { echo "bench-keys: replay of $n keys ($spread) failed, see $log" >&2; exit 1; }
-    field() { grep -aoE "$1" <<< "$line" | grep -oE '[0-9.]+' | head -1 || echo nan; }
+    field() { grep -aoE "$1" <<< "$line" | grep -oE '[0-9.]+' | tail -1 || echo nan; }
     rps=$(field '[0-9]+ records/s')
     p50=$(field 'p50 [0-9]+ us')
     p99=$(field 'p99 [0-9]+ us')
