@@ -17,6 +17,17 @@ class RooflineTest {
         assertEquals(2 * (projections + feedForward + attention), Roofline.flopsPerRecord(a, 3), 1e-9);
     }
 
+    /** The same layer with one key/value head of 2 (two query heads): keys and values are D x Dc products. */
+    @Test
+    void countsTheNarrowKeysAndValuesOfMultiQueryAttention() {
+        Architecture a = Architecture.newBuilder().setEmbedDim(2).setAttributes(2).setRowDim(4)
+                .setAbdLayers(1).setAbaLayers(0).setHeads(2).setKvHeads(1).setCacheDim(2).setFfMult(1).build();
+        double projections = 2 * (3 * 4 * 4 + 2 * 4 * 2);   // q, out, residual; k, v
+        double feedForward = 2 * 2 * 4 * 4;
+        double attention = 2 * 2 * (3 + 1) * 4;
+        assertEquals(2 * (projections + feedForward + attention), Roofline.flopsPerRecord(a, 3), 1e-9);
+    }
+
     @Test
     void costPerRecordGrowsLinearlyInTheWindow() {
         Architecture a = Architecture.newBuilder().setEmbedDim(16).setAttributes(7).setRowDim(112)
