@@ -62,8 +62,23 @@ def input_names(cfg: NPTConfig) -> list[str]:
     def feats(prefix):
         return ([f"{prefix}_num"] if cfg.n_num else []) + ([f"{prefix}_cat"] if cfg.n_cat else [])
     if cfg.attention == CAUSAL:
-        return ["cache_k", "cache_v", "cache_valid", *feats("x"), "x_y", "x_valid"]
+        return [*cache_names(cfg.abd_layers, "cache_k"), *cache_names(cfg.abd_layers, "cache_v"), "cache_valid",
+                *feats("x"), "x_y", "x_valid"]
     return [*feats("ctx"), "ctx_y", "ctx_valid", *feats("q"), "q_valid"]
+
+
+def cache_names(layers: int, tensor: str) -> list[str]:
+    """cache_k_0 .. cache_k_{L-1} (or cache_v_*): the STEP graph's cache, one input per ABD layer."""
+    return [f"{tensor}_{layer}" for layer in range(layers)]
+
+
+def cache_feeds(cache_k, cache_v) -> dict:
+    """Stacked caches [B,L,W,Dc] (torch or numpy) as the STEP graph's per-layer inputs, by name."""
+    def part(t, layer):
+        return t[:, layer].contiguous() if torch.is_tensor(t) else np.ascontiguousarray(t[:, layer])
+    layers = cache_k.shape[1]
+    return {**{n: part(cache_k, l) for l, n in enumerate(cache_names(layers, "cache_k"))},
+            **{n: part(cache_v, l) for l, n in enumerate(cache_names(layers, "cache_v"))}}
 
 
 def output_names(cfg: NPTConfig) -> list[str]:
@@ -83,7 +98,9 @@ class Graph(torch.nn.Module):
         a = dict(zip(self.names, args))
         m = self.model
         if m.cfg.attention == CAUSAL:
-            _, h_q, k, v, _ = m.step(a["cache_k"], a["cache_v"], a["cache_valid"], a.get("x_num"),
+            L = m.cfg.abd_layers
+            _, h_q, k, v, _ = m.step([a[n] for n in cache_names(L, "cache_k")],
+                                     [a[n] for n in cache_names(L, "cache_v")], a["cache_valid"], a.get("x_num"),
                                      a.get("x_cat"), a["x_y"], a["x_valid"])
             return (*m.predict(h_q), k, v)
         _, h_q, _ = m.full(a.get("ctx_num"), a.get("ctx_cat"), a["ctx_y"], a["ctx_valid"],
@@ -95,7 +112,7 @@ def dynamic_axes(cfg: NPTConfig) -> dict:
     axes = {}
     for n in input_names(cfg):
         if n.startswith("cache_"):
-            axes[n] = {0: "B", 2: "W"} if n != "cache_valid" else {0: "B", 1: "W"}
+            axes[n] = {0: "B", 1: "W"}
         elif n.startswith("ctx_"):
             axes[n] = {0: "B", 1: "W"}
         else:
@@ -206,7 +223,7 @@ def golden_inputs(model: NPT, seed: int = 1) -> list[tuple[str, dict[str, torch.
             valid = torch.ones(len(fill), M, dtype=torch.bool)
             for b, m in invalid:
                 valid[b, m] = False
-            cases.append((name, {"cache_k": k, "cache_v": v, "cache_valid": cv, "x_num": num,
+            cases.append((name, {**cache_feeds(k, v), "cache_valid": cv, "x_num": num,
                                  "x_cat": cat, "x_y": y, "x_valid": valid}))
         case("step_m1_empty_cache", [0], Ws, 1)
         case("step_sets_partial_cache_padding", [0, 5, Ws + 3], Ws, 6, invalid=[(0, 5), (1, 4), (1, 5)])

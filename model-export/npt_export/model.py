@@ -393,16 +393,16 @@ class NPT(nn.Module):
         self.heads = RowHeads(cfg)
 
     def run(self, emb_ctx, emb_q, prefix_k, prefix_v, ctx: Context):
-        """emb_ctx [B,n_ctx,d,e] (context stream), emb_q [B,n_q,d,e] (query stream); prefix_k/v
-        [B,L,P,D]. Returns the final h_ctx, h_q and the context stream's per-ABD-layer keys and
-        values [B,L,n_ctx,D]."""
+        """emb_ctx [B,n_ctx,d,e] (context stream), emb_q [B,n_q,d,e] (query stream); prefix_k/v:
+        per ABD layer [B,P,D]. Returns the final h_ctx, h_q and the context stream's per-ABD-layer
+        keys and values [B,L,n_ctx,D]."""
         h_ctx, h_q = emb_ctx, emb_q
         ks, vs = [], []
         layer = 0
         for block in self.blocks:
             if isinstance(block, ABD):
                 s_ctx, s_q = h_ctx.shape, h_q.shape
-                c, q, k, v = block(h_ctx.flatten(-2), h_q.flatten(-2), prefix_k[:, layer], prefix_v[:, layer], ctx)
+                c, q, k, v = block(h_ctx.flatten(-2), h_q.flatten(-2), prefix_k[layer], prefix_v[layer], ctx)
                 h_ctx, h_q = c.view(s_ctx), q.view(s_q)
                 ks.append(k)
                 vs.append(v)
@@ -425,10 +425,14 @@ class NPT(nn.Module):
         """The CAUSAL computation (the STEP graph, and the training forward over a run of rows with
         an empty cache). `y_context` (training only) replaces the labels the context stream sees, for
         stochastic target masking; `cat_masked` (training only) marks masked categorical entries.
+        cache_k/v: per ABD layer [B,W,Dc] (the STEP graph's inputs, one per layer: a slice of one
+        stacked input is a copy in ONNX Runtime), or stacked [B,L,W,Dc] (training, evaluation).
         Returns (h_ctx, h_q, new_k, new_v, ctx)."""
+        if torch.is_tensor(cache_k):
+            cache_k, cache_v = cache_k.unbind(1), cache_v.unbind(1)
         x_num, x_cat = self._inputs(x_num, x_cat, x_y)
         if window is None:
-            window = cache_k.shape[2]
+            window = cache_k[0].shape[1]
         if cat_masked is None:
             cat_masked = torch.zeros_like(x_cat, dtype=torch.bool)
         labeled = x_valid & ~torch.isnan(x_y)
@@ -453,8 +457,7 @@ class NPT(nn.Module):
         y_ctx = ctx_y if y_context is None else y_context
         emb_ctx = self.embed(ctx_num, ctx_cat, ctx_cat_masked, y_ctx)
         emb_q = self.embed(q_num, q_cat, q_cat_masked, torch.full_like(q_like, float("nan")))
-        B, L, D = ctx_y.shape[0], self.cfg.abd_layers, self.cfg.cache_dim
-        empty = ctx_y.new_zeros(B, L, 0, D)
+        empty = [ctx_y.new_zeros(ctx_y.shape[0], 0, self.cfg.cache_dim)] * self.cfg.abd_layers
         h_ctx, h_q, _, _ = self.run(emb_ctx, emb_q, empty, empty, ctx)
         return h_ctx, h_q, ctx
 

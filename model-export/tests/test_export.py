@@ -10,8 +10,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from npt_export.export import (FORMAT, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, Graph, export, golden_inputs,
-                                input_names, load)
+from npt_export.export import (FORMAT, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, Graph, cache_feeds, export,
+                                golden_inputs, input_names, load)
 from npt_export.fixtures import FIXTURES
 from npt_export.train import CHECKPOINT_FILE
 from nptstream.v1 import manifest_pb2 as mpb
@@ -120,7 +120,7 @@ class OrtServer:
         if self.m.graph.kind == mpb.Graph.STEP:
             k, v, kv = self.state.setdefault(r.key, (np.zeros((1, a.abd_layers, W, a.cache_dim), np.float32),) * 2
                                              + (np.zeros((1, W), bool),))
-            outs = self.sess.run(None, self.feed({"cache_k": k, "cache_v": v, "cache_valid": kv,
+            outs = self.sess.run(None, self.feed({**cache_feeds(k, v), "cache_valid": kv,
                                                   "x_num": num[None, None], "x_cat": cat[None, None],
                                                   "x_y": np.array([[y]], np.float32), "x_valid": one}))
             size = int(kv.sum())

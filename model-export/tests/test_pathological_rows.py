@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from npt_export import data as D
-from npt_export.export import MANIFEST_FILE, load
+from npt_export.export import MANIFEST_FILE, cache_feeds, load
 from npt_export.fixtures import DATA_FILE
 from npt_export.train import CHECKPOINT_FILE
 from test_export import read, session
@@ -38,7 +38,7 @@ class StepServer:
         self.valid = np.zeros((1, window), bool)
 
     def batch(self, num, cat, y):
-        feeds = {"cache_k": self.k, "cache_v": self.v, "cache_valid": self.valid, "x_num": num[None],
+        feeds = {**cache_feeds(self.k, self.v), "cache_valid": self.valid, "x_num": num[None],
                  "x_cat": cat[None], "x_y": y[None].astype(np.float32), "x_valid": np.ones((1, len(y)), bool)}
         outs = self.sess.run(None, {k: v for k, v in feeds.items() if k in self.m.graph.inputs})
         lab = ~np.isnan(y)

@@ -4,8 +4,16 @@ package io.nptstream.flink.model;
 final class GraphNames {
     private GraphNames() {}
 
-    static final String CACHE_K = "cache_k";
-    static final String CACHE_V = "cache_v";
+    /** ABD layer {@code layer}'s cached keys: one input per layer, since a slice of one input is a copy in ONNX Runtime. */
+    static String cacheK(int layer) {
+        return "cache_k_" + layer;
+    }
+
+    /** ABD layer {@code layer}'s cached values. */
+    static String cacheV(int layer) {
+        return "cache_v_" + layer;
+    }
+
     static final String CACHE_VALID = "cache_valid";
     static final String X_NUM = "x_num";
     static final String X_CAT = "x_cat";

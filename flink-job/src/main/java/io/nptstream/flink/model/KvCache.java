@@ -148,15 +148,16 @@ public final class KvCache {
         }
 
         /**
-         * Writes the entry right-aligned into one set of cache_k/cache_v ([L, W, D] at {@code offset}):
-         * slot W-1 is the newest row, the slots before the oldest row are zeroed. The ring is at most
-         * two runs of slots per layer, so a key costs a few bulk copies, not one per row.
+         * Writes the entry right-aligned into one set of each layer's cache_k/cache_v ([W, D] at
+         * {@code offset} of {@code cacheK[l]} / {@code cacheV[l]}): slot W-1 is the newest row, the
+         * slots before the oldest row are zeroed. The ring is at most two runs of slots per layer,
+         * so a key costs a few bulk copies, not one per row.
          */
-        public void copyTo(FloatBuffer cacheK, FloatBuffer cacheV, int offset) {
+        public void copyTo(FloatBuffer[] cacheK, FloatBuffer[] cacheV, int offset) {
             for (int l = 0; l < layers; l++) {
                 int layer = l * window * cacheDim;
-                copyLayer(k, layer, cacheK, offset + layer);
-                copyLayer(v, layer, cacheV, offset + layer);
+                copyLayer(k, layer, cacheK[l], offset);
+                copyLayer(v, layer, cacheV[l], offset);
             }
         }
 

@@ -211,8 +211,10 @@ public final class ModelBundle {
     Map<String, Spec> expectedInputs() {
         Map<String, Spec> m = new TreeMap<>();
         if (isCausal()) {
-            m.put(GraphNames.CACHE_K, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, cacheDim()));
-            m.put(GraphNames.CACHE_V, new Spec(OnnxJavaType.FLOAT, -1, abdLayers(), -1, cacheDim()));
+            for (int l = 0; l < abdLayers(); l++) {
+                m.put(GraphNames.cacheK(l), new Spec(OnnxJavaType.FLOAT, -1, -1, cacheDim()));
+                m.put(GraphNames.cacheV(l), new Spec(OnnxJavaType.FLOAT, -1, -1, cacheDim()));
+            }
             m.put(GraphNames.CACHE_VALID, new Spec(OnnxJavaType.BOOL, -1, -1));
             rowInputs(m, GraphNames.X_NUM, GraphNames.X_CAT, GraphNames.X_Y, GraphNames.X_VALID);
         } else {

@@ -107,7 +107,7 @@ public final class StepGraph extends InferenceEngine {
         int rows = slices.stream().mapToInt(Slice::length).max().orElse(0);
         Inputs in = new Inputs(batch, rows, true);
         for (int b = 0; b < batch; b++) {
-            entries[b].copyTo(in.cacheK, in.cacheV, b * layers * window * cacheDim);
+            entries[b].copyTo(in.cacheK, in.cacheV, b * window * cacheDim);
             for (int p = window - entries[b].size(); p < window; p++) {
                 setTrue(in.cacheValid, b * window + p);
             }
@@ -169,8 +169,9 @@ public final class StepGraph extends InferenceEngine {
 
     /** The STEP graph's inputs for {@code batch} sets of {@code rows} rows: every row padding, the cache empty unless copied. */
     private final class Inputs {
-        final FloatBuffer cacheK;
-        final FloatBuffer cacheV;
+        /** Per ABD layer: [batch, W, cacheDim]. */
+        final FloatBuffer[] cacheK = new FloatBuffer[layers];
+        final FloatBuffer[] cacheV = new FloatBuffer[layers];
         final ByteBuffer cacheValid;
         final FloatBuffer num;
         final LongBuffer cat;
@@ -179,10 +180,10 @@ public final class StepGraph extends InferenceEngine {
 
         /** With {@code cacheCopied}, the caller copies a cache entry into every set (not zeroed first). */
         Inputs(int batch, int rows, boolean cacheCopied) {
-            cacheK = cacheCopied ? arena.unzeroedFloatInput(CACHE_K, batch, layers, window, cacheDim)
-                    : arena.floatInput(CACHE_K, batch, layers, window, cacheDim);
-            cacheV = cacheCopied ? arena.unzeroedFloatInput(CACHE_V, batch, layers, window, cacheDim)
-                    : arena.floatInput(CACHE_V, batch, layers, window, cacheDim);
+            for (int l = 0; l < layers; l++) {
+                cacheK[l] = cacheInput(cacheK(l), batch, cacheCopied);
+                cacheV[l] = cacheInput(cacheV(l), batch, cacheCopied);
+            }
             cacheValid = arena.boolInput(CACHE_VALID, batch, window);
             num = model.numNumeric() > 0 ? arena.floatInput(X_NUM, batch, rows, model.numNumeric()) : null;
             cat = model.numCategorical() > 0 ? arena.longInput(X_CAT, batch, rows, model.numCategorical()) : null;
@@ -191,6 +192,10 @@ public final class StepGraph extends InferenceEngine {
             for (int i = 0; i < batch * rows; i++) {
                 y.put(i, Float.NaN);
             }
+        }
+
+        private FloatBuffer cacheInput(String name, int batch, boolean copied) {
+            return copied ? arena.unzeroedFloatInput(name, batch, window, cacheDim) : arena.floatInput(name, batch, window, cacheDim);
         }
 
         void putHistoryRow(ContextHistory h, int i, int at) {

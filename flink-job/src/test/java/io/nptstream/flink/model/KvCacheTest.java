@@ -3,6 +3,7 @@ package io.nptstream.flink.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.nptstream.flink.state.ContextHistory;
 import java.nio.FloatBuffer;
@@ -23,25 +24,30 @@ class KvCacheTest {
             if (rows > 0) {
                 append(e, rows);
             }
-            FloatBuffer k = FloatBuffer.allocate(LAYERS * WINDOW * DIM);
-            FloatBuffer v = FloatBuffer.allocate(LAYERS * WINDOW * DIM);
-            for (int i = 0; i < k.capacity(); i++) {    // what an earlier call left in the buffers
-                k.put(i, Float.NaN);
-                v.put(i, Float.NaN);
+            FloatBuffer[] k = new FloatBuffer[LAYERS];
+            FloatBuffer[] v = new FloatBuffer[LAYERS];
+            for (int l = 0; l < LAYERS; l++) {
+                k[l] = FloatBuffer.allocate(2 * WINDOW * DIM);    // two sets: the entry goes into the second
+                v[l] = FloatBuffer.allocate(2 * WINDOW * DIM);
+                for (int i = 0; i < k[l].capacity(); i++) {     // what an earlier call left in the buffers
+                    k[l].put(i, Float.NaN);
+                    v[l].put(i, Float.NaN);
+                }
             }
-            e.copyTo(k, v, 0);
+            e.copyTo(k, v, WINDOW * DIM);
             // Layer l of row r holds 10 l + r in its keys and -(10 l + r) in its values.
             for (int l = 0; l < LAYERS; l++) {
                 for (int slot = 0; slot < WINDOW; slot++) {
                     int row = rows - (WINDOW - 1 - slot);
                     float expected = row >= 1 ? 10 * l + row : 0;
                     for (int d = 0; d < DIM; d++) {
-                        int at = (l * WINDOW + slot) * DIM + d;
+                        int at = (WINDOW + slot) * DIM + d;
                         String where = rows + " rows, layer " + l + ", slot " + slot;
-                        assertEquals(expected, k.get(at), where);
-                        assertEquals(expected == 0 ? 0 : -expected, v.get(at), where);
+                        assertEquals(expected, k[l].get(at), where);
+                        assertEquals(expected == 0 ? 0 : -expected, v[l].get(at), where);
                     }
                 }
+                assertTrue(Float.isNaN(k[l].get(0)), "the first set is not the entry's");
             }
         }
     }

@@ -67,7 +67,7 @@ class NptPredictStartupTest {
         copy(NptFixtures.dir(NptFixtures.CAUSAL_CLS), tmp, "manifest.pb");
         Files.copy(NptFixtures.dir(NptFixtures.BIDIR_CLS).resolve("model.onnx"), tmp.resolve("model.onnx"));
         String message = assertStartupFails(config(tmp), "model.dir=" + tmp + ": the graph's inputs [");
-        assertTrue(message.contains("do not match the manifest's [cache_k, cache_v, cache_valid, x_cat, x_num, x_valid, x_y]"), message);
+        assertTrue(message.contains("do not match the manifest's [cache_k_0, cache_k_1, cache_v_0, cache_v_1, cache_valid, x_cat, x_num, x_valid, x_y]"), message);
     }
 
     @Test
@@ -80,8 +80,9 @@ class NptPredictStartupTest {
                         .addAllInputs(manifest.getGraph().getInputsList().stream().filter(n -> !n.equals("x_cat")).toList()))
                 .build();
         Files.write(tmp.resolve("manifest.pb"), withoutCat.toByteArray());
-        assertStartupFails(config(tmp), "model.dir=" + tmp + ": manifest graph inputs [cache_k, cache_v, cache_valid, x_num, x_valid, x_y]"
-                + " are not the contract's [cache_k, cache_v, cache_valid, x_cat, x_num, x_valid, x_y] for this model; re-export the model");
+        assertStartupFails(config(tmp), "model.dir=" + tmp + ": manifest graph inputs [cache_k_0, cache_k_1, cache_v_0, cache_v_1, cache_valid, x_num, x_valid, x_y]"
+                + " are not the contract's [cache_k_0, cache_k_1, cache_v_0, cache_v_1, cache_valid, x_cat, x_num, x_valid, x_y]"
+                + " for this model; re-export the model");
 
         Files.write(tmp.resolve("manifest.pb"), manifest.toBuilder().setFormat("npt-stream/2").build().toByteArray());
         assertStartupFails(config(tmp), "model.dir=" + tmp + ": manifest format is 'npt-stream/2', this job reads 'npt-stream/1'");
