@@ -4,7 +4,6 @@ import io.nptstream.flink.job.Replay;
 import io.nptstream.flink.job.ReplayResult;
 import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.config.NptOperatorConfig.Inference;
-import io.nptstream.proto.Attribute;
 import io.nptstream.proto.Manifest;
 import io.nptstream.flink.operator.NptPredict;
 import java.nio.file.Path;
@@ -75,10 +74,8 @@ public final class SpeedSweep {
             points.add(replay(w, 1, Inference.RECOMPUTE, warm + fullRows, warm));
         }
         List<Memory> memory = new ArrayList<>();
-        int rowBytes = manifest.getFeaturesList().stream().mapToInt(f -> f.getKind() == Attribute.Kind.NUMERIC ? Float.BYTES : Long.BYTES).sum()
-                + Float.BYTES + Long.BYTES;   // features (float32 / int64), label, event time
         for (int w : windows) {
-            memory.add(new Memory(w, (long) historyLayers * w * rowBytes, NptPredict.cacheBytesPerKey(manifest, w)));
+            memory.add(new Memory(w, NptPredict.stateBytesPerKey(manifest, w), NptPredict.cacheBytesPerKey(manifest, w)));
         }
         double flops = Roofline.flopsPerRecord(manifest.getArchitecture(), rooflineWindow);
         double peak = Roofline.peakGflops(matmulModel, 1024, peakThreads, 5);

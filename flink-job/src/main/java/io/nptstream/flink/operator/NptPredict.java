@@ -6,6 +6,8 @@ import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
 import io.nptstream.flink.model.KvCache;
 import io.nptstream.flink.model.ModelBundle;
+import io.nptstream.flink.state.ContextHistorySerializer;
+import io.nptstream.proto.Attribute;
 import io.nptstream.proto.Manifest;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -65,6 +67,13 @@ public final class NptPredict {
      */
     public static long cacheBytesPerKey(Manifest manifest, int window) {
         return KvCache.entryBytes(manifest.getArchitecture().getAbdLayers(), window, ModelBundle.cacheDim(manifest.getArchitecture()));
+    }
+
+    /** Bytes of one key's keyed state at {@code window} once its context is full: history_layers x W raw rows. */
+    public static long stateBytesPerKey(Manifest manifest, int window) {
+        int numeric = (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.NUMERIC).count();
+        return ContextHistorySerializer.serializedBytes(manifest.getContext().getHistoryLayers() * window, numeric,
+                manifest.getFeaturesCount() - numeric);
     }
 
     /**

@@ -52,6 +52,12 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
         return -1;
     }
 
+    /** Bytes of a history of {@code rows} rows as {@link #serialize} writes it: its header, then the rows. */
+    public static long serializedBytes(int rows, int numNumeric, int numCategorical) {
+        return 4L * Integer.BYTES + Long.BYTES
+                + (long) rows * (numNumeric * Float.BYTES + numCategorical * Long.BYTES + Float.BYTES + Long.BYTES);
+    }
+
     @Override
     public void serialize(ContextHistory h, DataOutputView out) throws IOException {
         int size = h.size();

@@ -74,6 +74,8 @@ class ContextHistoryTest {
         h.dropOlderThan(500);
         DataOutputSerializer out = new DataOutputSerializer(256);
         ContextHistorySerializer.INSTANCE.serialize(h, out);
+        assertEquals(ContextHistorySerializer.serializedBytes(h.size(), h.numNumeric(), h.numCategorical()), out.length(),
+                "the size that sizing reports (NptPredict.stateBytesPerKey) is the size written");
         ContextHistory back = ContextHistorySerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
         assertEquals(h, back);
         assertEquals(h.appended(), back.appended());
