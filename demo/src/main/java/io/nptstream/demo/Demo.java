@@ -158,6 +158,8 @@ public final class Demo {
                 + "result read%s)%n", f.throughput(), f.predictions + f.deadLetters, (f.lastNanos - started) / 1e9,
                 job == null ? "" : "; the job was running before the first record was sent");
         System.out.printf(Locale.ROOT, "operator latency  p50 %d us, p99 %d us (arrival at the operator to emission)%n", f.latencyPercentile(0.50), f.latencyPercentile(0.99));
+        System.out.printf(Locale.ROOT, "end-to-end        p50 %.0f ms, p99 %.0f ms (record sent to its prediction read, through Kafka; the second half of the predictions)%n",
+                f.endToEndPercentile(0.50) / 1e3, f.endToEndPercentile(0.99) / 1e3);
         for (DeadLetter d : f.deadLetterSamples) {
             System.out.printf("dead letter       %-16s %s%n", d.getReason(), d.getDetail());
         }

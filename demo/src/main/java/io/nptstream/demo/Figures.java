@@ -23,6 +23,8 @@ final class Figures {
     long lastNanos;
     final List<DeadLetter> deadLetterSamples = new ArrayList<>();
     private final Prequential prequential;
+    /** Only its latencies: from a record's send (its event time) to its prediction's read, through both topics. */
+    private final Prequential endToEnd;
     /** By model version, in the order the versions first served: a swap's before and after. */
     private final Map<String, Prequential> byVersion = new LinkedHashMap<>();
     private final Map<String, Long> firstRecord = new LinkedHashMap<>();
@@ -30,11 +32,13 @@ final class Figures {
     Figures(Manifest manifest) {
         classification = manifest.getTarget().getTask() == Target.Task.CLASSIFICATION;
         prequential = Prequential.perRow(classification);
+        endToEnd = Prequential.perRow(classification);
     }
 
     void add(Prediction p) {
         predictions++;
         prequential.addLatency(p.getLatencyUs());
+        endToEnd.addLatency((System.currentTimeMillis() - p.getEventTimeMs()) * 1000);
         Prequential version = byVersion.computeIfAbsent(p.getModelVersion(), v -> Prequential.totals(classification));
         firstRecord.merge(p.getModelVersion(), recordNumber(p), Math::min);
         if (classification && p.hasLabelClass()) {
@@ -113,5 +117,14 @@ final class Figures {
 
     long latencyPercentile(double q) {
         return prequential.latencyPercentile(q);
+    }
+
+    /**
+     * In microseconds, at the millisecond resolution of event times, over the second half of the
+     * predictions: the first seconds of a run (JIT compilation, the first checkpoints) are not its
+     * steady state.
+     */
+    long endToEndPercentile(double q) {
+        return endToEnd.latencyPercentile(q, (int) (predictions / 2));
     }
 }

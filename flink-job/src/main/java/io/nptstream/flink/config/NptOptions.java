@@ -51,7 +51,7 @@ public final class NptOptions {
     public static final Option<Integer> BATCH_SIZE = Option.integer("batch.size", 64, 1, 1 << 16,
             "records buffered before a flush: one ONNX Runtime call for all their keys (a few when some keys are much busier)");
     public static final Option<Long> BATCH_DELAY_MS = Option.whole("batch.delay.ms", 10, 0, 60_000,
-            "longest a record waits in the buffer; 0 = flush every record");
+            "longest a record waits in the buffer, and in the network buffer before it; 0 = flush every record");
     public static final Option<Integer> ORT_THREADS = Option.integer("ort.threads", 1, 1, 1024,
             "ONNX Runtime intra-op threads of the session shared by a TaskManager's slots");
     public static final Option<Device> DEVICE = Option.choice("device", Device.CPU,

@@ -127,11 +127,16 @@ public final class Prequential {
 
     /** The latency at quantile {@code q} (nearest rank), in microseconds; 0 before the first. */
     public long latencyPercentile(double q) {
+        return latencyPercentile(q, 0);
+    }
+
+    /** The percentile over the latencies recorded from the {@code from}-th on (0-based), e.g. after a warm-up. */
+    public long latencyPercentile(double q, int from) {
         requireRows();
-        if (latencies == 0) {
+        if (latencies <= from) {
             return 0;
         }
-        long[] sorted = Arrays.copyOf(latenciesUs, latencies);
+        long[] sorted = Arrays.copyOfRange(latenciesUs, from, latencies);
         Arrays.sort(sorted);
         return sorted[(int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
     }

@@ -70,6 +70,10 @@ public final class NptStreamJob {
      */
     static void build(StreamExecutionEnvironment env, JobConfig c, UnaryOperator<DataStream<Scored>> beforeSink) {
         env.setParallelism(c.parallelism);
+        // The operator batches records itself, for at most batch.delay.ms; a network buffer that waits
+        // longer (Flink's default is 100 ms) would hand it records in bursts, late, and each burst's
+        // records would wait for the whole burst's inference.
+        env.setBufferTimeout(c.operator.batchDelayMs);
         if (c.checkpointIntervalMs > 0) {
             env.enableCheckpointing(c.checkpointIntervalMs, CheckpointingMode.EXACTLY_ONCE);
         }

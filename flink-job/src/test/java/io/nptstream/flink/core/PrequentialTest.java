@@ -55,6 +55,10 @@ class PrequentialTest {
         assertEquals(50, p.latencyPercentile(0.50));
         assertEquals(99, p.latencyPercentile(0.99));
         assertEquals(100, p.latencyPercentile(1.0));
+        // From the 51st latency on (50 .. 1): a warm-up left out.
+        assertEquals(25, p.latencyPercentile(0.50, 50));
+        assertEquals(50, p.latencyPercentile(1.0, 50));
+        assertEquals(0, p.latencyPercentile(0.50, 100), "nothing after the warm-up");
     }
 
     @Test
