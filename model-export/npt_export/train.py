@@ -6,8 +6,8 @@ CAUSAL: a training example is a run of S = seq_mult * W consecutive labeled rows
 query stream predicts every row from the W labeled rows before it, which is exactly the
 prequential serving computation. BIDIRECTIONAL: W context rows and the queries that follow them.
 The objective is the paper's: stochastic feature masking (BERT-style) and target masking, with
-L = (1 - lam) * L_target + lam * L_features, lam cosine-annealed from 1 to a floor. Half the runs
-get labels from a task drawn for that run and half a drift inside it (tasks.py), so that the model
+L = (1 - lam) * L_target + lam * L_features, lam cosine-annealed from 1 to a floor. Four runs in
+five get labels from a task drawn for that run and half a drift inside it (tasks.py), so that the model
 learns to read its context's labels instead of memorising the stream's concept.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ class TrainConfig:
     flat_frac: float = 0.7         # lr flat, then cosine to 0 (the paper's schedule)
     p_feature: float = 0.15
     p_target: float = 0.15         # context-stream labels masked (the query stream's always are)
-    p_relabel: float = 0.5         # runs whose labels come from a drawn task (tasks.py), not the stream
+    p_relabel: float = 0.8         # runs whose labels come from a drawn task (tasks.py), not the stream
     p_drift: float = 0.5           # runs whose task changes at a random point (an abrupt drift)
     lam_floor: float = 0.1
     lam_anneal_frac: float = 0.3   # lam goes 1 -> lam_floor over this part of training
