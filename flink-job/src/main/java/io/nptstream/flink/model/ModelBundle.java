@@ -42,8 +42,8 @@ public final class ModelBundle {
         this.dir = dir;
         this.source = source;
         this.manifest = manifest;
-        this.numNumeric = (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.NUMERIC).count();
-        this.numCategorical = (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.CATEGORICAL).count();
+        this.numNumeric = featureCount(manifest, Attribute.Kind.NUMERIC);
+        this.numCategorical = featureCount(manifest, Attribute.Kind.CATEGORICAL);
     }
 
     /** Reads and checks the manifest of {@code dir}; the graph itself is checked by {@link #check}. */
@@ -315,6 +315,11 @@ public final class ModelBundle {
     /** The width of a cached ABD key or value (Architecture.cache_dim; row_dim for models exported before it). */
     public int cacheDim() {
         return cacheDim(manifest.getArchitecture());
+    }
+
+    /** How many of the manifest's features are of {@code kind}. */
+    public static int featureCount(Manifest manifest, Attribute.Kind kind) {
+        return (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == kind).count();
     }
 
     /** {@link #cacheDim()} of an architecture. */

@@ -71,9 +71,8 @@ public final class NptPredict {
 
     /** Bytes of one key's keyed state at {@code window} once its context is full: history_layers x W raw rows. */
     public static long stateBytesPerKey(Manifest manifest, int window) {
-        int numeric = (int) manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.NUMERIC).count();
-        return ContextHistorySerializer.serializedBytes(manifest.getContext().getHistoryLayers() * window, numeric,
-                manifest.getFeaturesCount() - numeric);
+        return ContextHistorySerializer.serializedBytes(manifest.getContext().getHistoryLayers() * window,
+                ModelBundle.featureCount(manifest, Attribute.Kind.NUMERIC), ModelBundle.featureCount(manifest, Attribute.Kind.CATEGORICAL));
     }
 
     /**
