@@ -13,7 +13,7 @@ FIXTURES := $(ROOT)/build/fixtures
 export ORT_DISABLE_TELEMETRY := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: model demo cluster-demo test test-python test-java test-e2e check-alerts chaos bench bench-keys bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
+.PHONY: model prior demo cluster-demo test test-python test-java test-e2e check-alerts chaos bench bench-keys bench-quick bench-smoke bench-build bench-classpath venv proto fixtures jars clean
 
 venv: $(VENV)/.requirements
 $(VENV)/.requirements: model-export/requirements.txt
@@ -38,6 +38,12 @@ model: $(ROOT)/build/models/elec/manifest.pb
 $(ROOT)/build/models/elec/manifest.pb: | venv proto
 	cd model-export && PYTHONPATH=$(PYPATH) nice -n 10 $(PY) -m npt_export.train --csv $(ELEC_CSV) \
 		--target target --rows 0:9062 --out $(ROOT)/build/models/elec
+
+# The prior model (model-export/npt_export/prior.py), pretrained on synthetic drifting streams and
+# shipped in models/prior; this trains it again, deterministic by seed (CPU: about an hour on 2
+# cores). On a GPU: make prior PRIOR_ARGS="--device cuda --steps 20000 --batch 32".
+prior: | venv proto
+	cd model-export && PYTHONPATH=$(PYPATH) $(PY) -m npt_export.prior --out $(ROOT)/models/prior $(PRIOR_ARGS)
 
 test-python: venv proto
 	cd model-export && PYTHONPATH=$(PYPATH) $(PY) -m pytest -q tests

@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import warnings
+from dataclasses import asdict
 
 import numpy as np
 import onnx
@@ -343,6 +344,7 @@ def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manife
     a.kv_heads, a.cache_dim = cfg.kv_heads, cfg.cache_dim
     a.abd_layers, a.aba_layers, a.heads, a.ff_mult = cfg.abd_layers, cfg.aba_layers, cfg.heads, cfg.ff_mult
     a.parameters = sum(p.numel() for p in model.parameters())
+    a.feature_slots, a.class_slots = cfg.feature_slots, cfg.class_slots
     tc, tr = ck["train"], ck["training"]
     t = m.training
     t.data = tc["csv"]
@@ -353,7 +355,28 @@ def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manife
         t.metrics[k] = float(v)
     t.metrics["best_step"] = float(tr["best_step"])
     t.torch_version = torch.__version__
+    t.init = tc["init"]
+    t.command = training_command(ck)
     return m
+
+
+def training_command(ck: dict) -> str:
+    """The command that trains the checkpoint again: its module and the options that are not at
+    their defaults (a fine-tuned model's architecture is its starting checkpoint's, not an option)."""
+    from npt_export.prior import PriorConfig
+    from npt_export.train import ARCH_ARGS, TrainConfig
+    if "prior" in ck:
+        module, values, defaults = "npt_export.prior", ck["prior"], asdict(PriorConfig())
+    else:
+        arch = {} if ck["train"]["init"] else {f: ck["config"][f] for f in ARCH_ARGS}
+        module, values = "npt_export.train", {**ck["train"], **arch}
+        defaults = {**asdict(TrainConfig()), **{f: NPTConfig.__dataclass_fields__[f].default for f in ARCH_ARGS}}
+    options = []
+    for name, value in values.items():
+        if name in defaults and value != defaults[name]:
+            flag = name.replace("_", "-")
+            options.append(f"--{flag}" if value is True else f"--no-{flag}" if value is False else f"--{flag} {value}")
+    return " ".join([f"python -m {module}", *options])
 
 
 # ----------------------------------------------------------------------------- export

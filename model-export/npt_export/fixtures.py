@@ -7,7 +7,9 @@ fully exported (model.onnx, manifest.pb/.json, golden.pb), with the CSV it was t
 - bidir-cls:  the same schema, BIDIRECTIONAL (FULL graph), recency off;
 - causal-reg: 3 numeric features, regression with std, CAUSAL, no *_cat inputs;
 - causal-cls-retrained: causal-cls trained again with another seed and multi-query ABD attention
-  (kv_heads 1): the same layout, another version and cache width (the model a swap moves to).
+  (kv_heads 1): the same layout, another version and cache width (the model a swap moves to);
+- prior-cls: a tiny prior model (prior.py: 5 feature slots, 4 class slots) fine-tuned on
+  causal-cls's stream: its features in slots, its category as a number, its classes in class slots.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import numpy as np
 
 from npt_export.export import export
 from npt_export.model import BIDIRECTIONAL, CAUSAL
+from npt_export.prior import PriorConfig, pretrain
 from npt_export.train import TrainConfig, train
 
 DATA_FILE = "data.csv"     # the stream a fixture was trained on, beside its model
@@ -64,6 +67,7 @@ FIXTURES = {
     "bidir-cls": dict(regression=False, attention=BIDIRECTIONAL, recency=False),
     "causal-reg": dict(regression=True, attention=CAUSAL, recency=True),
     "causal-cls-retrained": dict(regression=False, attention=CAUSAL, recency=True, train_seed=1, kv_heads=1),
+    "prior-cls": dict(regression=False, attention=CAUSAL, recency=True, prior=True),
 }
 
 
@@ -76,6 +80,9 @@ def build(out_dir: str, name: str, spec: dict, seed: int = 0):
                      eval_every=15, patience=10, queries=8)
     arch = dict(attention=spec["attention"], window=WINDOW, recency=spec["recency"], embed_dim=8,
                 abd_layers=2, aba_layers=1, heads=2, kv_heads=spec.get("kv_heads", 0), dropout=0.1, attn_dropout=0.1)
+    if spec.get("prior"):
+        tc.init = pretrain(PriorConfig(out=os.path.join(folder, "prior"), feature_slots=5, class_slots=4, window=WINDOW,
+                                       steps=10, val_runs=1, eval_every=10, seed=seed), quiet=True)
     path = train(tc, arch, quiet=True)
     export(path, folder)
 

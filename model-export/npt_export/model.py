@@ -18,6 +18,7 @@ each other and queries attend to all of them (served as a FULL graph).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
@@ -47,6 +48,11 @@ class NPTConfig:
     y_mean: float = 0.0
     y_std: float = 1.0
     has_std: bool = True                                 # regression: also predict a std
+    # A prior (schema-agnostic) model has this many feature slots and class slots whatever the stream
+    # (prior.py): a stream's features fill the first slots, the others read as missing, and its
+    # classes the first class slots. 0 = one attribute per feature and one output per class.
+    feature_slots: int = 0
+    class_slots: int = 0
     # Context model.
     attention: str = CAUSAL
     window: int = 256
@@ -73,7 +79,7 @@ class NPTConfig:
 
     @property
     def attributes(self) -> int:
-        return self.n_num + self.n_cat + 1
+        return (self.feature_slots or self.n_num + self.n_cat) + 1
 
     @property
     def row_dim(self) -> int:
@@ -99,6 +105,14 @@ class NPTConfig:
             self.kv_heads = self.heads
         if self.kv_heads < 1 or self.heads % self.kv_heads:
             raise ValueError(f"kv_heads={self.kv_heads} must divide heads={self.heads}")
+        if self.feature_slots and self.n_num + self.n_cat > self.feature_slots:
+            raise ValueError(f"the stream has {self.n_num + self.n_cat} features, more than the prior model's "
+                             f"{self.feature_slots} feature slots; train a stream model instead")
+        if self.feature_slots and self.task != CLASSIFICATION:
+            raise ValueError("the prior model predicts classes; train a stream model for a regression target")
+        if self.class_slots and self.n_classes > self.class_slots:
+            raise ValueError(f"the stream has {self.n_classes} classes, more than the prior model's "
+                             f"{self.class_slots}; train a stream model instead")
         if self.attention not in (CAUSAL, BIDIRECTIONAL):
             raise ValueError(f"attention must be {CAUSAL} or {BIDIRECTIONAL}, not {self.attention!r}")
 
@@ -114,7 +128,11 @@ def z_std(raw):
 class RowEmbedding(nn.Module):
     """Raw values -> [.., d, e]. Each attribute has its own Linear(width + mask bit -> e); a
     categorical one is written as an embedding table (a Linear over a one-hot), which is the same
-    map without materialising the one-hot."""
+    map without materialising the one-hot.
+
+    A prior model (feature_slots > 0) embeds every feature as a number in a slot: numerics
+    standardised, a category as a fixed value drawn from its name (`category_value`), so nothing
+    depends on a vocabulary; the slots the stream does not fill read as missing."""
 
     def __init__(self, cfg: NPTConfig):
         super().__init__()
@@ -122,40 +140,68 @@ class RowEmbedding(nn.Module):
         self.cfg = cfg
         self.register_buffer("num_mean", torch.tensor(cfg.num_means, dtype=torch.float32))
         self.register_buffer("num_std", torch.tensor(cfg.num_stds, dtype=torch.float32))
-        self.num_proj = nn.Parameter(torch.randn(cfg.n_num, 2, e) / math.sqrt(2))  # value, mask bit
-        self.num_bias = nn.Parameter(torch.zeros(cfg.n_num, e))
-        self.cat_tables = nn.ModuleList(nn.Embedding(v, e) for v in cfg.cat_sizes)
-        self.cat_mask = nn.Parameter(torch.randn(cfg.n_cat, e) * 0.02)
-        ywidth = cfg.n_classes if cfg.task == CLASSIFICATION else 1
+        slots = cfg.feature_slots or cfg.n_num
+        self.num_proj = nn.Parameter(torch.randn(slots, 2, e) / math.sqrt(2))  # value, mask bit
+        self.num_bias = nn.Parameter(torch.zeros(slots, e))
+        if cfg.feature_slots:
+            # Every category's value, feature after feature (index 0 = unknown, read as missing).
+            self.register_buffer("cat_values", torch.zeros(sum(cfg.cat_sizes)))
+            self.cat_offsets = [sum(cfg.cat_sizes[:j]) for j in range(cfg.n_cat)]
+        else:
+            self.cat_tables = nn.ModuleList(nn.Embedding(v, e) for v in cfg.cat_sizes)
+            self.cat_mask = nn.Parameter(torch.randn(cfg.n_cat, e) * 0.02)
+        ywidth = (cfg.class_slots or cfg.n_classes) if cfg.task == CLASSIFICATION else 1
         self.y_proj = nn.Linear(ywidth + 1, e)
         self.attr = nn.Parameter(torch.randn(cfg.attributes, e) * 0.02)
-        both = (cfg.n_num > 0) and (cfg.n_cat > 0 or cfg.task == CLASSIFICATION)
+        if cfg.feature_slots:
+            both = cfg.task == CLASSIFICATION
+            ids = [0] * cfg.feature_slots + [1]
+        else:
+            both = (cfg.n_num > 0) and (cfg.n_cat > 0 or cfg.task == CLASSIFICATION)
+            ids = [0] * cfg.n_num + [1] * cfg.n_cat + [1 if cfg.task == CLASSIFICATION else 0]
         self.typed = both
         if both:  # numeric = 0, categorical = 1; the target's type is its task's
-            ids = [0] * cfg.n_num + [1] * cfg.n_cat + [1 if cfg.task == CLASSIFICATION else 0]
             self.register_buffer("type_ids", torch.tensor(ids))
             self.type_embed = nn.Embedding(2, e)
         self.drop = nn.Dropout(cfg.dropout)
+
+    def slot_values(self, num, cat, cat_masked):
+        """A prior model's features as numbers [.., feature_slots], NaN where missing or unfilled."""
+        cfg = self.cfg
+        parts = [((num - self.num_mean) / self.num_std).clamp(-Z_LIMIT, Z_LIMIT)]
+        for j, size in enumerate(cfg.cat_sizes):
+            idx = cat[..., j]
+            known = (idx > 0) & (idx < size) & ~cat_masked[..., j]
+            value = self.cat_values[self.cat_offsets[j] + idx.clamp(0, size - 1)]
+            parts.append(torch.where(known, value, torch.full_like(value, float("nan")))[..., None])
+        free = cfg.feature_slots - cfg.n_num - cfg.n_cat
+        parts.append(torch.full((*num.shape[:-1], free), float("nan"), dtype=num.dtype, device=num.device))
+        return torch.cat(parts, -1)
 
     def forward(self, num, cat, cat_masked, y):
         """num [..,Fn] raw (NaN = masked), cat [..,Fc] index (0 = unknown), cat_masked [..,Fc] bool,
         y [..] raw (NaN = masked). Returns [.., d, e]."""
         cfg = self.cfg
         parts = []
-        if cfg.n_num:
+        if cfg.feature_slots:
+            num = self.slot_values(num, cat, cat_masked)
+        if cfg.feature_slots or cfg.n_num:
             miss = torch.isnan(num)
-            z = torch.where(miss, torch.zeros_like(num), ((num - self.num_mean) / self.num_std).clamp(-Z_LIMIT, Z_LIMIT))
+            z = torch.where(miss, torch.zeros_like(num), num if cfg.feature_slots else
+                            ((num - self.num_mean) / self.num_std).clamp(-Z_LIMIT, Z_LIMIT))
             inp = torch.stack([z, miss.to(z.dtype)], -1)                       # [.., Fn, 2]
             parts.append(torch.einsum("...fi,fie->...fe", inp, self.num_proj) + self.num_bias)
-        for j, table in enumerate(self.cat_tables):
-            idx = cat[..., j]
-            idx = torch.where((idx < 0) | (idx >= table.num_embeddings), torch.zeros_like(idx), idx)
-            bit = cat_masked[..., j, None].to(self.attr.dtype)
-            parts.append((table(idx) * (1 - bit) + bit * self.cat_mask[j])[..., None, :])
+        if not cfg.feature_slots:
+            for j, table in enumerate(self.cat_tables):
+                idx = cat[..., j]
+                idx = torch.where((idx < 0) | (idx >= table.num_embeddings), torch.zeros_like(idx), idx)
+                bit = cat_masked[..., j, None].to(self.attr.dtype)
+                parts.append((table(idx) * (1 - bit) + bit * self.cat_mask[j])[..., None, :])
         miss = torch.isnan(y)
         y0 = torch.where(miss, torch.zeros_like(y), y)
         if cfg.task == CLASSIFICATION:
-            onehot = F.one_hot(y0.long().clamp(0, cfg.n_classes - 1), cfg.n_classes).to(y.dtype)
+            width = cfg.class_slots or cfg.n_classes
+            onehot = F.one_hot(y0.long().clamp(0, width - 1), width).to(y.dtype)
             val = onehot * (~miss)[..., None].to(y.dtype)
         else:
             val = ((y0 - cfg.y_mean) / cfg.y_std).clamp(-Z_LIMIT, Z_LIMIT)[..., None]
@@ -166,25 +212,35 @@ class RowEmbedding(nn.Module):
         return self.drop(h)
 
 
+def category_value(name: str) -> float:
+    """A prior model's number for a category: N(0, 1), drawn from a hash of its name, so that the
+    same category has the same value in any model and no vocabulary is learned."""
+    seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+    return float(torch.randn((), generator=torch.Generator().manual_seed(seed)))
+
+
 class RowHeads(nn.Module):
-    """One Linear(e -> width) per attribute, without the mask bit."""
+    """One Linear(e -> width) per attribute, without the mask bit. A prior model predicts its
+    numeric features only, and its target over the class slots the stream fills."""
 
     def __init__(self, cfg: NPTConfig):
         super().__init__()
         e = cfg.embed_dim
         self.cfg = cfg
-        self.num = nn.Parameter(torch.randn(cfg.n_num, e) / math.sqrt(e))
-        self.num_bias = nn.Parameter(torch.zeros(cfg.n_num))
-        self.cat = nn.ModuleList(nn.Linear(e, v) for v in cfg.cat_sizes)
-        self.target = nn.Linear(e, cfg.target_width)
+        slots = cfg.feature_slots or cfg.n_num
+        self.num = nn.Parameter(torch.randn(slots, e) / math.sqrt(e))
+        self.num_bias = nn.Parameter(torch.zeros(slots))
+        self.cat = nn.ModuleList(nn.Linear(e, v) for v in ([] if cfg.feature_slots else cfg.cat_sizes))
+        self.target = nn.Linear(e, cfg.class_slots or cfg.target_width)
 
     def target_out(self, h):
-        return self.target(h[..., -1, :])
+        return self.target(h[..., -1, :])[..., : self.cfg.target_width]
 
     def features(self, h):
         """Standardised numeric predictions [.., Fn] and categorical logits (a list)."""
-        num = torch.einsum("...fe,fe->...f", h[..., : self.cfg.n_num, :], self.num) + self.num_bias
-        cats = [head(h[..., self.cfg.n_num + j, :]) for j, head in enumerate(self.cat)]
+        n = self.cfg.n_num
+        num = torch.einsum("...fe,fe->...f", h[..., :n, :], self.num[:n]) + self.num_bias[:n]
+        cats = [head(h[..., n + j, :]) for j, head in enumerate(self.cat)]
         return num, cats
 
 

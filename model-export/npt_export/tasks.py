@@ -29,11 +29,11 @@ MAX_DEPTH = 3
 MAX_NOISE = 0.1
 
 
-def _rand(gen) -> float:
+def rand_float(gen) -> float:
     return float(torch.rand((), generator=gen))
 
 
-def _randint(lo: int, hi: int, gen) -> int:
+def rand_int(lo: int, hi: int, gen) -> int:
     """Uniform in [lo, hi)."""
     return int(torch.randint(lo, hi, (), generator=gen))
 
@@ -53,21 +53,22 @@ def task_features(cfg: NPTConfig, num, cat, gen):
     if not parts:
         return torch.zeros(num.shape[0], 1)
     u = torch.cat(parts, 1)
-    keep = torch.rand(u.shape[1], generator=gen) < 0.3 + 0.7 * _rand(gen)
-    keep[_randint(0, u.shape[1], gen)] = True
+    keep = torch.rand(u.shape[1], generator=gen) < 0.3 + 0.7 * rand_float(gen)
+    keep[rand_int(0, u.shape[1], gen)] = True
     return u[:, keep]
 
 
-def _prototypes(u, n_out, gen):
+def nearest_prototype(u, n_out, gen):
     """Index of the nearest of m prototypes (rows of u), mapped to a random output index."""
-    m = _randint(2, MAX_PROTOTYPES + 1, gen)
+    m = rand_int(2, MAX_PROTOTYPES + 1, gen)
     protos = u[torch.randint(0, u.shape[0], (m,), generator=gen)]
     nearest = torch.cdist(u, protos).argmin(1)
     return torch.randint(0, n_out, (m,), generator=gen)[nearest], nearest
 
 
-def _tree(u, n_out, gen):
-    depth = _randint(1, MAX_DEPTH + 1, gen)
+def random_tree(u, n_out, gen):
+    """The leaf of a random axis-aligned tree of depth 1-3, mapped to a random output index."""
+    depth = rand_int(1, MAX_DEPTH + 1, gen)
     inner = 2 ** depth - 1
     feat = torch.randint(0, u.shape[1], (inner,), generator=gen)
     thr = u[torch.randint(0, u.shape[0], (inner,), generator=gen), feat]
@@ -79,39 +80,44 @@ def _tree(u, n_out, gen):
     return torch.randint(0, n_out, (inner + 1,), generator=gen)[leaf]
 
 
+def linear_argmax(u, n_out, gen):
+    """The argmax over n_out random linear functions (a hyperplane for two)."""
+    w = torch.randn(u.shape[1], n_out, generator=gen)
+    return (u @ w + torch.randn(n_out, generator=gen)).argmax(1)
+
+
 def draw_task(cfg: NPTConfig, num, cat, y, gen):
     """The labels of one task drawn afresh over one run's rows (the caller keeps unlabeled rows
     unlabeled). Classification: class indices as float; regression: raw target units."""
-    kind = KINDS[_randint(0, len(KINDS), gen)]
+    kind = KINDS[rand_int(0, len(KINDS), gen)]
     classify = cfg.task == CLASSIFICATION
     C = cfg.n_classes
     if kind == "permute":
         if classify:
             perm = torch.randperm(C, generator=gen).to(y.dtype)
             return perm[y.nan_to_num(0).long().clamp(0, C - 1)]
-        scale = (0.5 + 1.5 * _rand(gen)) * (1 if _rand(gen) < 0.5 else -1)
+        scale = (0.5 + 1.5 * rand_float(gen)) * (1 if rand_float(gen) < 0.5 else -1)
         shift = float(torch.randn((), generator=gen)) * cfg.y_std
         return cfg.y_mean + shift + scale * (y - cfg.y_mean)
     u = task_features(cfg, num, cat, gen)
     if classify:
         if kind == "prototypes":
-            out = _prototypes(u, C, gen)[0]
+            out = nearest_prototype(u, C, gen)[0]
         elif kind == "tree":
-            out = _tree(u, C, gen)
+            out = random_tree(u, C, gen)
         else:
-            w = torch.randn(u.shape[1], C, generator=gen)
-            out = (u @ w + torch.randn(C, generator=gen)).argmax(1)
-        noisy = torch.rand(out.shape, generator=gen) < MAX_NOISE * _rand(gen)
+            out = linear_argmax(u, C, gen)
+        noisy = torch.rand(out.shape, generator=gen) < MAX_NOISE * rand_float(gen)
         out = torch.where(noisy, torch.randint(0, C, out.shape, generator=gen), out)
         return out.to(y.dtype)
     if kind == "prototypes":
-        _, nearest = _prototypes(u, 1, gen)
+        _, nearest = nearest_prototype(u, 1, gen)
         value = torch.randn(MAX_PROTOTYPES, generator=gen)[nearest]
     elif kind == "tree":
-        value = _tree(u, 2 ** (MAX_DEPTH + 1), gen).to(y.dtype)
+        value = random_tree(u, 2 ** (MAX_DEPTH + 1), gen).to(y.dtype)
     else:
         value = u @ torch.randn(u.shape[1], generator=gen)
-    value = value + torch.randn(value.shape, generator=gen) * MAX_NOISE * _rand(gen) * value.std().clamp_min(1e-6)
+    value = value + torch.randn(value.shape, generator=gen) * MAX_NOISE * rand_float(gen) * value.std().clamp_min(1e-6)
     value = (value - value.mean()) / value.std().clamp_min(1e-6)
     return (cfg.y_mean + cfg.y_std * value).to(y.dtype)
 
@@ -123,9 +129,9 @@ def relabel_runs(cfg: NPTConfig, num, cat, y, p_relabel: float, p_drift: float, 
     out = y.clone()
     B, S = y.shape
     for b in range(B):
-        if _rand(gen) < p_relabel:
+        if rand_float(gen) < p_relabel:
             out[b] = draw_task(cfg, num[b], cat[b], y[b], gen)
-        if _rand(gen) < p_drift:
-            t = _randint(S // 4, 3 * S // 4 + 1, gen)
+        if rand_float(gen) < p_drift:
+            t = rand_int(S // 4, 3 * S // 4 + 1, gen)
             out[b, t:] = draw_task(cfg, num[b, t:], cat[b, t:], y[b, t:], gen)
     return torch.where(torch.isnan(y), y, out)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from npt_export import data as D
-from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig, z_std
+from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig, category_value, z_std
 from npt_export.tasks import relabel_runs
 
 CHECKPOINT_FILE = "checkpoint.pt"          # the best checkpoint, in the output folder
@@ -61,7 +61,7 @@ class TrainConfig:
     eval_every: int = 100
     patience: int = 5              # evaluations without improvement before stopping
     threads: int = 0               # torch CPU threads; 0 = torch's default
-    init: str = ""                 # a checkpoint to fine-tune from (same architecture and layout); "" = random weights
+    init: str = ""                 # a checkpoint to fine-tune from, whose architecture the model keeps; "" = random weights
     export: bool = True
 
 
@@ -175,13 +175,19 @@ def feature_terms(model: NPT, h, num, cat, ch_num, ch_cat):
     return total, count
 
 
-def training_loss(model: NPT, tc: TrainConfig, stream: Stream, gen: torch.Generator, lam: float, device):
-    """One batch: returns the loss to minimise, the target loss and the query accuracy."""
+def stream_batch(cfg: NPTConfig, tc: TrainConfig, stream: Stream, gen: torch.Generator):
+    """One batch of the stream's runs, with the labels they train on (tasks.relabel_runs)."""
+    length = tc.seq_mult * cfg.window if cfg.attention == CAUSAL else cfg.window + tc.queries
+    num, cat, y, valid = sample_runs(stream, gen, tc.batch, length)
+    return num, cat, relabel_runs(cfg, num, cat, y, tc.p_relabel, tc.p_drift, gen), valid
+
+
+def training_loss(model: NPT, tc: TrainConfig, batch, gen: torch.Generator, lam: float, device):
+    """One batch of runs (num, cat, y, valid): returns the loss to minimise, the target loss and
+    the query accuracy."""
     cfg = model.cfg
     W = cfg.window
-    length = tc.seq_mult * W if cfg.attention == CAUSAL else W + tc.queries
-    num, cat, y, valid = sample_runs(stream, gen, tc.batch, length)
-    y = relabel_runs(cfg, num, cat, y, tc.p_relabel, tc.p_drift, gen)
+    num, cat, y, valid = batch
     num_in, cat_in, cat_masked, ch_num, ch_cat = mask_features(cfg, num, cat, tc.p_feature, gen)
     y_ctx, y_masked = mask_targets(y, tc.p_target, gen)
     # ctx, q: the rows of the context stream and of the query stream (all of them for CAUSAL).
@@ -282,6 +288,45 @@ def validate(model: NPT, stream: Stream, device) -> dict[str, float]:
 # ----------------------------------------------------------------------------- the loop
 
 
+def fit(model: NPT, tc: TrainConfig, draw_batch, evaluate, keep, device, quiet: bool) -> tuple[int, float]:
+    """The optimisation loop: `draw_batch(gen)` gives each step's runs, `evaluate()` the validation
+    metrics every eval_every steps, and `keep(step, seconds, metrics)` saves the model at each
+    better validation loss; it stops early after `patience` evaluations without one. With 0 steps
+    the model as it starts is evaluated and kept. Returns the steps run and the seconds taken."""
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    gen = torch.Generator().manual_seed(tc.seed)
+    best, best_metrics, stale, t0, step = math.inf, {}, 0, time.time(), 0
+    if tc.steps == 0:
+        best_metrics = evaluate()
+        keep(0, 0.0, best_metrics)
+    bar = tqdm(range(1, tc.steps + 1), disable=quiet, ncols=100, desc="train")
+    for step in bar:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(tc, step)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.bf16):
+            loss, l_target, acc = training_loss(model, tc, draw_batch(gen), gen, lam_at(tc, step), device)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(model.parameters(), 1.0)
+        opt.step()
+        bar.set_postfix(loss=f"{l_target:.3f}", acc=f"{acc:.3f}")
+        if step % tc.eval_every == 0 or step == tc.steps:
+            metrics = evaluate()
+            bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            if metrics["val_loss"] < best:
+                best, best_metrics, stale = metrics["val_loss"], metrics, 0
+                keep(step, time.time() - t0, metrics)
+            else:
+                stale += 1
+                if stale >= tc.patience:
+                    bar.write(f"early stop at step {step}: no better validation loss for {stale} evaluations")
+                    break
+    seconds = time.time() - t0
+    if not quiet:
+        print(f"trained {step} steps in {seconds:.0f} s ({step / max(seconds, 1e-9):.2f} steps/s); best {best_metrics}")
+    return step, seconds
+
+
 def model_config(schema: D.Schema, **arch) -> NPTConfig:
     return NPTConfig(
         num_means=[a.mean for a in schema.numeric], num_stds=[a.std for a in schema.numeric],
@@ -306,50 +351,38 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
         schema = D.keep_layout(schema, layout)
     table = D.encode(schema, header, rows[begin:end], first_row=begin)
     stream = Stream(table, tc.val_frac)
-    cfg = model_config(schema, **cfg_arch)
+    cfg = model_config(schema, **(architecture(tc.init) if tc.init else cfg_arch))
     device = torch.device(tc.device)
     model = NPT(cfg)
     if tc.init:
         start_from(model, tc.init)
+    if cfg.feature_slots:
+        set_category_values(model, schema)
     model = model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    gen = torch.Generator().manual_seed(tc.seed)
     os.makedirs(tc.out, exist_ok=True)
     path = os.path.join(tc.out, CHECKPOINT_FILE)
-    best, best_metrics, stale, t0, step = math.inf, {}, 0, time.time(), 0
-    bar = tqdm(range(1, tc.steps + 1), disable=quiet, ncols=100, desc="train")
-    for step in bar:
-        for g in opt.param_groups:
-            g["lr"] = lr_at(tc, step)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.bf16):
-            loss, l_target, acc = training_loss(model, tc, stream, gen, lam_at(tc, step), device)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_value_(model.parameters(), 1.0)
-        opt.step()
-        bar.set_postfix(loss=f"{l_target:.3f}", acc=f"{acc:.3f}")
-        if step % tc.eval_every == 0 or step == tc.steps:
-            metrics = validate(model, stream, device)
-            bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-            if metrics["val_loss"] < best:
-                best, best_metrics, stale = metrics["val_loss"], metrics, 0
-                save(path, model, schema, tc, step, time.time() - t0, metrics)
-            else:
-                stale += 1
-                if stale >= tc.patience:
-                    bar.write(f"early stop at step {step}: no better validation loss for {stale} evaluations")
-                    break
-    seconds = time.time() - t0
+    step, seconds = fit(model, tc, lambda gen: stream_batch(cfg, tc, stream, gen),
+                        lambda: validate(model, stream, device),
+                        lambda step, seconds, metrics: save(path, model, schema, tc, step, seconds, metrics),
+                        device, quiet)
     ck = torch.load(path, weights_only=False)
-    ck["training"].update(steps=step, seconds=seconds, steps_per_second=step / seconds, row_begin=begin, row_end=end)
+    ck["training"].update(steps=step, seconds=seconds, steps_per_second=step / max(seconds, 1e-9), row_begin=begin,
+                          row_end=end)
     torch.save(ck, path)
-    if not quiet:
-        print(f"trained {step} steps in {seconds:.0f} s ({step / seconds:.2f} steps/s); best {best_metrics}")
     return path
 
 
 # Buffers that come from the training rows: a fine-tuned model keeps its own data's.
-STANDARDISATION = ("embed.num_mean", "embed.num_std")
+STANDARDISATION = ("embed.num_mean", "embed.num_std", "embed.cat_values")
+# What a fine-tuned model takes from the checkpoint it starts from, besides ARCH_ARGS.
+SLOTS = ("feature_slots", "class_slots")
+
+
+def architecture(checkpoint: str) -> dict:
+    """The architecture of `checkpoint` (ARCH_ARGS and its slots), which a model fine-tuned from it keeps."""
+    from npt_export.export import load
+    _, _, ck = load(checkpoint)
+    return {f: ck["config"][f] for f in (*ARCH_ARGS, *SLOTS)}
 
 
 def start_from(model: NPT, checkpoint: str):
@@ -364,8 +397,15 @@ def start_from(model: NPT, checkpoint: str):
     except RuntimeError:    # a tensor of another shape
         mismatch = True
     if mismatch:
-        raise D.DataError(f"--init {checkpoint}: its architecture or layout is not this model's; fine-tune from a "
-                          f"model of the same features, classes, --window, --heads, --kv-heads and layers")
+        raise D.DataError(f"--init {checkpoint}: its features or classes are not this stream's; fine-tune from a "
+                          f"model of the same features and classes, or from a prior model (npt_export.prior)")
+
+
+def set_category_values(model: NPT, schema: D.Schema):
+    """A prior model's number for each of the schema's categories (model.category_value); index 0,
+    the unknown category, reads as missing whatever its number."""
+    values = [v for a in schema.categorical for v in (0.0, *map(category_value, a.categories))]
+    model.embed.cat_values.copy_(torch.tensor(values, dtype=torch.float32))
 
 
 def save(path, model: NPT, schema: D.Schema, tc: TrainConfig, step, seconds, metrics):
@@ -400,7 +440,9 @@ def parse_args(argv):
     add_field(p, NPTConfig, "attention", choices=[CAUSAL, BIDIRECTIONAL])
     for f in ARCH_ARGS[1:]:
         add_field(p, NPTConfig, f)
-    add_field(p, TrainConfig, "init", help="a checkpoint.pt to fine-tune from (same architecture and layout)")
+    add_field(p, TrainConfig, "init", help="a checkpoint.pt to fine-tune from, whose architecture the model keeps: a "
+              "prior model's (npt_export.prior), or a stream model's of the same features and classes; with --steps 0 "
+              "the prior model serves the stream as it is")
     for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries", "lr",
               "weight_decay", "flat_frac", "p_feature", "p_target", "p_relabel", "p_drift", "lam_floor",
               "lam_anneal_frac", "val_frac"):

@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from npt_export.export import (FORMAT, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, Graph, cache_feeds, export,
-                                golden_inputs, input_names, load)
+                               golden_inputs, input_names, load, training_command)
 from npt_export.fixtures import FIXTURES
+from npt_export.model import CAUSAL
+from npt_export.prior import PRIOR_VERSION
 from npt_export.train import CHECKPOINT_FILE
 from nptstream.v1 import manifest_pb2 as mpb
 
@@ -60,13 +62,21 @@ def test_manifest_matches_graph(exported, name):
     assert m.format == FORMAT and m.graph.opset >= 17
     assert [i.name for i in g.graph.input] == list(m.graph.inputs)
     assert [o.name for o in g.graph.output] == list(m.graph.outputs)
-    causal = name.startswith("causal")
+    causal = FIXTURES[name]["attention"] == CAUSAL
     assert m.graph.kind == (mpb.Graph.STEP if causal else mpb.Graph.FULL)
     assert m.context.history_layers == (m.architecture.abd_layers if causal else 1)
     assert m.architecture.row_dim == m.architecture.attributes * m.architecture.embed_dim
     if name == "causal-reg":
         assert not any(n.endswith("_cat") for n in m.graph.inputs) and list(m.graph.outputs)[:2] == ["mean", "std"]
     assert m.training.steps > 0 and m.training.row_end == 600 and "val_loss" in m.training.metrics
+    assert m.training.command.startswith("python -m npt_export.train --csv ") and " --key key" in m.training.command
+    if FIXTURES[name].get("prior"):     # a prior model: its slots, and the prior it started from
+        assert (m.architecture.feature_slots, m.architecture.class_slots) == (5, 4) and m.architecture.attributes == 6
+        assert m.training.init.endswith(CHECKPOINT_FILE) and " --init " in m.training.command
+        prior = torch.load(m.training.init, weights_only=False)
+        assert prior["train"]["csv"] == PRIOR_VERSION and training_command(prior).startswith("python -m npt_export.prior ")
+    else:
+        assert m.architecture.feature_slots == 0 and m.training.init == ""
 
 
 @pytest.mark.parametrize("name", list(FIXTURES))

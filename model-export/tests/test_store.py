@@ -62,7 +62,7 @@ def test_retraining_keeps_the_serving_models_layout(exported, tmp_path):
     tuned = export(train(tc, architecture_of(base), quiet=True, layout=layout), tc.out)
     assert [a.name for a in tuned.features] == [a.name for a in base.features]
     tc.init = os.path.join(exported["causal-reg"], "checkpoint.pt")
-    with pytest.raises(D.DataError, match="architecture or layout is not this model's"):
+    with pytest.raises(D.DataError, match="its features or classes are not this stream's"):
         train(tc, architecture_of(base), quiet=True, layout=layout)
 
 

@@ -17,13 +17,15 @@ class GoldenStreamTest {
     private static final double TOLERANCE = 1e-4;
 
     @ParameterizedTest
-    @ValueSource(strings = {NptFixtures.CAUSAL_CLS, NptFixtures.BIDIR_CLS, NptFixtures.CAUSAL_REG, NptFixtures.CAUSAL_CLS_RETRAINED})
+    @ValueSource(strings = {NptFixtures.CAUSAL_CLS, NptFixtures.BIDIR_CLS, NptFixtures.CAUSAL_REG, NptFixtures.CAUSAL_CLS_RETRAINED,
+            NptFixtures.PRIOR_CLS})
     void cachedOperatorReproducesTheReference(String fixture) throws Exception {
         check(fixture, NptOperatorConfig.Inference.CACHED);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {NptFixtures.CAUSAL_CLS, NptFixtures.CAUSAL_REG, NptFixtures.CAUSAL_CLS_RETRAINED})
+    @ValueSource(strings = {NptFixtures.CAUSAL_CLS, NptFixtures.CAUSAL_REG, NptFixtures.CAUSAL_CLS_RETRAINED,
+            NptFixtures.PRIOR_CLS})
     void recomputingOperatorReproducesTheReference(String fixture) throws Exception {
         check(fixture, NptOperatorConfig.Inference.RECOMPUTE);
     }

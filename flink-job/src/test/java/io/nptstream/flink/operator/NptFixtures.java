@@ -25,6 +25,8 @@ public final class NptFixtures {
     public static final String CAUSAL_REG = "causal-reg";
     /** causal-cls trained again, with multi-query attention: the same layout, another version and cache width. */
     public static final String CAUSAL_CLS_RETRAINED = "causal-cls-retrained";
+    /** A prior model (feature and class slots) fine-tuned on causal-cls's stream: served like any other. */
+    public static final String PRIOR_CLS = "prior-cls";
 
     public static Path dir(String name) {
         Path root = Path.of(System.getProperty("npt.fixtures", "build/fixtures"));
