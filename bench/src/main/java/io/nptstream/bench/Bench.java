@@ -40,7 +40,7 @@ public final class Bench {
         if (c.quick) {
             BenchStream fixture = stream("fixture-causal-cls", BenchConfig.FIXTURE.resolve("data.csv"), "key",
                     "the CAUSAL test fixture's keyed stream");
-            compare(fixture, BenchConfig.FIXTURE, c, streams, outcomes, probes, null);
+            compare(fixture, BenchConfig.FIXTURE, models, c, streams, outcomes, probes, null);
             speed = sweep(fixture, BenchConfig.FIXTURE, c);
         } else if (c.only != null) {
             speed = null;
@@ -48,18 +48,18 @@ public final class Bench {
                     .filter(x -> x.name().equals(c.only)).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("--only " + c.only + ": no such synthetic stream"));
             compare(s, models.ensure(s, c.out.getParent().resolve("models/" + s.name()), List.of()),
-                    c, streams, outcomes, probes, null);
+                    models, c, streams, outcomes, probes, null);
         } else {
             // Electricity and the speed figures first, then the synthetic streams; the report is
             // rewritten after each step, so a run cut short still leaves what it measured.
             BenchStream elec = stream("electricity", c.electricity, null, "Elec2, NSW electricity prices");
             Path elecModel = Files.isRegularFile(c.electricityModel.resolve(ModelBundle.MANIFEST_FILE)) ? c.electricityModel
                     : models.ensure(elec, c.out.resolve("models/electricity"), List.of());
-            compare(elec, elecModel, c, streams, outcomes, probes, null);
+            compare(elec, elecModel, models, c, streams, outcomes, probes, null);
             speed = c.noSpeed ? null : speedSweep(elec, models, c);
             Report.write(streams, outcomes, probes, speed, c.out);
             for (BenchStream s : SyntheticStreams.write(c.out.resolve("streams"), c.syntheticRows)) {
-                compare(s, models.ensure(s, c.out.resolve("models/" + s.name()), List.of()), c, streams, outcomes, probes, speed);
+                compare(s, models.ensure(s, c.out.resolve("models/" + s.name()), List.of()), models, c, streams, outcomes, probes, speed);
             }
         }
 
@@ -69,19 +69,27 @@ public final class Bench {
     }
 
     /**
-     * NPT, its context probe, then every MOA learner, on {@code s}; the report so far is rewritten
-     * after each stream.
+     * NPT, its context probe, the prior model zero-shot (when there is one), then every MOA learner,
+     * on {@code s}; the report so far is rewritten after each stream.
      */
-    private static void compare(BenchStream s, Path model, BenchConfig c, List<BenchStream> streams, List<Outcome> outcomes,
+    private static void compare(BenchStream s, Path model, NptModels models, BenchConfig c, List<BenchStream> streams, List<Outcome> outcomes,
                                 Map<String, Double> probes, SpeedSweep.Result speed) throws Exception {
         System.out.printf(Locale.ROOT, "%s: %d rows, NPT model %s%n", s.name(), s.rows(), model);
         streams.add(s);
         Path predictions = c.out.resolve("predictions/" + s.name() + ".csv");
-        NptRunner.Result npt = NptRunner.run(s, model, new NptOperatorConfig(), predictions, c.out.resolve("probe"));
+        NptRunner.Result npt = NptRunner.run(s, model, Outcome.NPT, new NptOperatorConfig(), predictions, c.out.resolve("probe"));
         outcomes.add(print(npt.outcome()));
         double follows = npt.follows();
         System.out.printf(Locale.ROOT, "  NPT follows shifted context labels on %.2f%% of scored rows%n", 100 * follows);
         probes.put(s.name(), follows);
+        if (!c.quick && Files.isRegularFile(c.prior)) {
+            Path bound = models.ensure(s, c.out.resolve("models-prior/" + s.name()),
+                    List.of("--init", c.prior.toAbsolutePath().toString(), "--steps", "0"));
+            NptRunner.Result prior = NptRunner.run(s, bound, Outcome.NPT_PRIOR, new NptOperatorConfig(),
+                    c.out.resolve("predictions/" + s.name() + "-prior.csv"), c.out.resolve("probe-prior"));
+            outcomes.add(print(prior.outcome()));
+            probes.put(s.name() + Report.PRIOR_PROBE, prior.follows());
+        }
         CsvInstances data = CsvInstances.read(s);
         for (String learner : MoaRunner.LEARNERS.keySet()) {
             outcomes.add(print(MoaRunner.run(s, data, learner)));
@@ -122,7 +130,7 @@ public final class Bench {
     static List<String> check(List<BenchStream> streams, List<Outcome> outcomes, Map<String, Double> probes,
                               SpeedSweep.Result speed, BenchConfig c) throws IOException {
         List<String> problems = new ArrayList<>();
-        List<String> learners = new ArrayList<>(List.of("NPT"));
+        List<String> learners = new ArrayList<>(List.of(Outcome.NPT));
         learners.addAll(MoaRunner.LEARNERS.keySet());
         String md = Files.readString(c.out.resolve("results.md"));
         for (BenchStream s : streams) {

@@ -13,6 +13,11 @@ public final class BenchConfig {
     public Path electricity;
     /** The default electricity model of `make model`; trained here when it is missing. */
     public Path electricityModel = Path.of("build/models/elec");
+    /**
+     * The prior model's checkpoint (model-export's npt_export.prior); when it exists, every stream
+     * is also served by it zero-shot, as learner NPT-prior. The full bench only.
+     */
+    public Path prior = Path.of("models/prior/checkpoint.pt");
     /** Rows of each synthetic stream. */
     public long syntheticRows = 10_000;
     /** Only this synthetic stream (no electricity, no speed sweep), into out/NAME; null = everything. */

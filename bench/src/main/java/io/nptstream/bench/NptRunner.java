@@ -22,11 +22,11 @@ public final class NptRunner {
     /** NPT's outcome on a stream, and the share of its predictions that follow shifted context labels. */
     public record Result(Outcome outcome, double follows) {}
 
-    /** Replays {@code stream}, then its context probe into {@code probeDir}. */
-    public static Result run(BenchStream stream, Path model, NptOperatorConfig operator, Path predictions, Path probeDir)
-            throws Exception {
+    /** Replays {@code stream} through {@code model} (scored as {@code learner}), then its context probe into {@code probeDir}. */
+    public static Result run(BenchStream stream, Path model, String learner, NptOperatorConfig operator, Path predictions,
+                             Path probeDir) throws Exception {
         ReplayResult r = replay(stream, stream.csv(), model, operator, predictions);
-        Outcome outcome = new Outcome(stream.name(), "NPT", r.recordsPerSecond(), r.p50LatencyUs(), r.p99LatencyUs(),
+        Outcome outcome = new Outcome(stream.name(), learner, r.recordsPerSecond(), r.p50LatencyUs(), r.p99LatencyUs(),
                 r.prequential());
         return new Result(outcome, probe(stream, model, operator, r, probeDir));
     }

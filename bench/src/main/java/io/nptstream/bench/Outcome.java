@@ -20,6 +20,16 @@ public record Outcome(String stream, String learner, double recordsPerSecond, do
         this(stream, learner, recordsPerSecond, p50LatencyUs, p99LatencyUs, Prequential.ofHits(correct));
     }
 
+    /** The learner name of NPT's stream model (trained on the stream's first 20%). */
+    public static final String NPT = "NPT";
+    /** The learner name of the prior model serving the stream zero-shot (nothing trained on it). */
+    public static final String NPT_PRIOR = "NPT-prior";
+
+    /** Whether this is one of NPT's models rather than a MOA learner. */
+    public boolean isNpt() {
+        return learner.startsWith(NPT);
+    }
+
     /** Scored (labeled) rows. */
     public long scored() {
         return prequential.labeled();

@@ -23,6 +23,8 @@ public final class Report {
     static final int[] RECOVERY_ROWS = {1000, 2000};
     /** NPT's goal after a drift: within this many points of the best learner. */
     static final double RECOVERY_MARGIN = 0.02;
+    /** The prior model's goal, zero-shot: within this many points of the best MOA learner. */
+    static final double ZERO_SHOT_MARGIN = 0.02;
     /** NPT's goal on the context probe: its predictions follow the shifted labels this often. */
     static final double PROBE_GOAL = 0.9;
     /** NPT's goal on Elec2, where the first model scored 91.88%: learning from the context must not cost it. */
@@ -68,7 +70,7 @@ public final class Report {
         md.append("\n## Goals\n\n");
         double speedup = speed.speedup(256);
         md.append(String.format(Locale.ROOT, "- cached >= 20x faster than RECOMPUTE at W=256: %.1fx (%s)%n", speedup, verdict(speedup >= 20)));
-        outcomes.stream().filter(o -> o.stream().equals("electricity") && o.learner().equals("NPT")).findFirst().ifPresent(o ->
+        outcomes.stream().filter(o -> o.stream().equals("electricity") && o.learner().equals(Outcome.NPT)).findFirst().ifPresent(o ->
                 md.append(String.format(Locale.ROOT, "- >= 10,000 prequential records/s at W=256, default model (electricity replay): %.0f (%s)%n",
                         o.recordsPerSecond(), verdict(o.recordsPerSecond() >= 10_000))));
         md.append(String.format(Locale.ROOT, "- >= 25%% of roofline: %.1f%% (%s)%n", 100 * speed.rooflineShare(), verdict(speed.rooflineShare() >= 0.25)));
@@ -88,9 +90,8 @@ public final class Report {
         md.append("| stream | NPT | best MOA learner | NPT - best (points) | NPT >= best | probe: follows |\n");
         md.append("|---|---:|---|---:|---|---:|\n");
         for (BenchStream s : streams) {
-            Outcome npt = Outcome.find(outcomes, s.name(), "NPT");
-            Outcome best = outcomes.stream().filter(o -> o.stream().equals(s.name()) && !o.learner().equals("NPT"))
-                    .max(java.util.Comparator.comparingDouble(Outcome::accuracy)).orElse(null);
+            Outcome npt = Outcome.find(outcomes, s.name(), Outcome.NPT);
+            Outcome best = bestMoa(outcomes, s);
             if (npt == null || best == null) {
                 continue;
             }
@@ -99,11 +100,12 @@ public final class Report {
                     best.learner(), pct(best.accuracy()), 100 * (npt.accuracy() - best.accuracy()),
                     verdict(npt.accuracy() >= best.accuracy()), follows == null ? "-" : pct(follows)));
         }
-        Outcome elec = Outcome.find(outcomes, "electricity", "NPT");
+        Outcome elec = Outcome.find(outcomes, "electricity", Outcome.NPT);
         if (elec != null) {
             md.append(String.format(Locale.ROOT, "%nElectricity NPT >= %s: %s (%s)%n", pct(ELECTRICITY_GOAL),
                     pct(elec.accuracy()), verdict(elec.accuracy() >= ELECTRICITY_GOAL)));
         }
+        zeroShot(streams, outcomes, probes, md);
         List<BenchStream> drifting = streams.stream().filter(s -> s.abruptDriftRow() != BenchStream.NO_DRIFT).toList();
         if (drifting.isEmpty()) {
             return;
@@ -128,10 +130,50 @@ public final class Report {
                     within &= acc >= best[r] - RECOVERY_MARGIN;
                     md.append(' ').append(pct(acc)).append(" |");
                 }
-                md.append(o.learner().equals("NPT") ? " " + verdict(within) + " |" : " |").append('\n');
+                md.append(o.isNpt() ? " " + verdict(within) + " |" : " |").append('\n');
             }
         }
     }
+
+    /** The best MOA learner on {@code s}, or null. */
+    private static Outcome bestMoa(List<Outcome> outcomes, BenchStream s) {
+        return outcomes.stream().filter(o -> o.stream().equals(s.name()) && !o.isNpt())
+                .max(java.util.Comparator.comparingDouble(Outcome::accuracy)).orElse(null);
+    }
+
+    /** The prior model served zero-shot, against ARF and the best MOA learner (when the bench had a prior model). */
+    private static void zeroShot(List<BenchStream> streams, List<Outcome> outcomes, Map<String, Double> probes,
+                                 StringBuilder md) {
+        if (outcomes.stream().noneMatch(o -> o.learner().equals(Outcome.NPT_PRIOR))) {
+            return;
+        }
+        md.append("\n## The prior model, zero-shot: nothing trained on the stream\n\n");
+        md.append("| stream | NPT-prior | NPT (stream model) | ARF | best MOA learner | >= ARF | within ")
+                .append(Math.round(100 * ZERO_SHOT_MARGIN)).append(" points of the best | probe: follows |\n");
+        md.append("|---|---:|---:|---:|---|---|---|---:|\n");
+        int beatsArf = 0;
+        int rows = 0;
+        for (BenchStream s : streams) {
+            Outcome prior = Outcome.find(outcomes, s.name(), Outcome.NPT_PRIOR);
+            Outcome npt = Outcome.find(outcomes, s.name(), Outcome.NPT);
+            Outcome arf = Outcome.find(outcomes, s.name(), "ARF");
+            Outcome best = bestMoa(outcomes, s);
+            if (prior == null || arf == null || best == null) {
+                continue;
+            }
+            rows++;
+            beatsArf += prior.accuracy() >= arf.accuracy() ? 1 : 0;
+            Double follows = probes.get(s.name() + PRIOR_PROBE);
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s %s | %s | %s | %s |%n", s.name(), pct(prior.accuracy()),
+                    npt == null ? "-" : pct(npt.accuracy()), pct(arf.accuracy()), best.learner(), pct(best.accuracy()),
+                    verdict(prior.accuracy() >= arf.accuracy()), verdict(prior.accuracy() >= best.accuracy() - ZERO_SHOT_MARGIN),
+                    follows == null ? "-" : pct(follows)));
+        }
+        md.append(String.format(Locale.ROOT, "%nNPT-prior >= ARF on %d of %d streams.%n", beatsArf, rows));
+    }
+
+    /** The key of a stream's prior-model probe in the probes map: the stream's name and this. */
+    static final String PRIOR_PROBE = " (prior)";
 
     private static String pct(double v) {
         return String.format(Locale.ROOT, "%.2f%%", 100 * v);

@@ -34,5 +34,31 @@ class ReportTest {
         assertTrue(md.contains("| drifty | NPT | 75.00% | 75.00% | met |"), md);
         assertTrue(md.contains("| drifty | ARF | 0.00% | 50.00% |"), md);
         assertTrue(md.contains("| drifty | 75.00% | ARF 87.50% | -12.50 | NOT met | 95.00% |"), md);
+        assertTrue(!md.contains("zero-shot"), "no prior-model section without a prior model");
+    }
+
+    /** The prior model's table: against ARF and the best MOA learner, which is never one of NPT's models. */
+    @Test
+    void zeroShot() throws Exception {
+        boolean[] prior = new boolean[100];
+        boolean[] npt = new boolean[100];
+        boolean[] arf = new boolean[100];
+        boolean[] knn = new boolean[100];
+        for (int i = 0; i < 100; i++) {
+            prior[i] = i < 86;
+            npt[i] = i < 95;
+            arf[i] = i < 85;
+            knn[i] = i < 87;
+        }
+        BenchStream s = new BenchStream("plain", dir.resolve("plain.csv"), null, 125, "", BenchStream.NO_DRIFT);
+        List<Outcome> outcomes = List.of(new Outcome("plain", Outcome.NPT, 1, 1, 1, npt),
+                new Outcome("plain", Outcome.NPT_PRIOR, 1, 1, 1, prior), new Outcome("plain", "ARF", 1, 1, 1, arf),
+                new Outcome("plain", "kNN", 1, 1, 1, knn));
+        Report.write(List.of(s), outcomes, Map.of("plain", 0.95, "plain" + Report.PRIOR_PROBE, 0.9), null, dir);
+
+        String md = Files.readString(dir.resolve("results.md"));
+        assertTrue(md.contains("| plain | 95.00% | kNN 87.00% | +8.00 | met | 95.00% |"), md);
+        assertTrue(md.contains("| plain | 86.00% | 95.00% | 85.00% | kNN 87.00% | met | met | 90.00% |"), md);
+        assertTrue(md.contains("NPT-prior >= ARF on 1 of 1 streams."), md);
     }
 }
