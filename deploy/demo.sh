@@ -2,7 +2,7 @@
 # make demo: a real Kafka broker (separate JVM), the NPT job on a local Flink, Elec2 through Kafka.
 # Variables: DEMO_ROWS (default all: the whole stream after the model's training rows),
 # DEMO_RATE (records/s, 0 = as fast as the job goes), DEMO_KEYS (the rows dealt to this many keys, 1),
-# DEMO_MODEL (build/models/elec),
+# DEMO_MODEL (build/models/elec; `prior`: the shipped prior model bound to the stream, no training),
 # DEMO_CSV (the Makefile's ELEC_CSV), DEMO_KAFKA_PORT (9092), DEMO_ARGS (more job keys),
 # DEMO_RETRAIN=1 (serve from a model store, retrain from the topic mid-stream and swap;
 # DEMO_RETRAIN_AFTER rows, 15000; DEMO_RETRAIN_STEPS, 100).
@@ -16,6 +16,12 @@ csv=${DEMO_CSV:-${ELEC_CSV:-}}
 port=${DEMO_KAFKA_PORT:-9092}
 export ORT_DISABLE_TELEMETRY=1
 
+if [ "$model" = prior ]; then
+  # The prior model serves Elec2 zero-shot: bound to its schema, standardised on rows 0:9062's features.
+  model=build/models/elec-prior
+  [ -f "$model/manifest.pb" ] || bin/npt-stream train --csv "$csv" --target target --rows 0:9062 \
+    --init models/prior/checkpoint.pt --steps 0 --out "$model"
+fi
 if [ ! -f "$model/manifest.pb" ]; then
   make -n model > /dev/null 2>&1 || { echo "demo: no model at $model and no 'make model' target: export one with model-export (npt_export.train) or set DEMO_MODEL" >&2; exit 1; }
   make model

@@ -1,0 +1,62 @@
+"""The shipped prior model (models/prior) on a stream it has never seen, with no training: its
+predictions come from its context's labels, and it has learned no column identity (issue "A
+pretrained stream NPT"). How accurate it is zero-shot is `make bench`'s figure (bench/README.md)."""
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from npt_export import data as D
+from npt_export.evidence.context import follow_rate, predictions
+from npt_export.export import load
+from npt_export.train import TrainConfig, train
+
+PRIOR = Path(__file__).resolve().parents[2] / "models" / "prior" / "checkpoint.pt"
+COLUMNS = ["a", "b", "c", "noise", "color"]
+COLORS = ["red", "green", "blue"]
+ROWS, BIND_ROWS, DRIFT = 3000, 500, 1750
+
+
+def write_stream(path, order):
+    """Three classes from the nearest of six prototypes over a, b, c and the colour's offset; `noise`
+    is irrelevant; at row DRIFT the prototypes' classes rotate (an abrupt drift). The columns are
+    written in `order`."""
+    rng = np.random.default_rng(0)
+    protos = rng.normal(size=(6, 3))
+    owner = np.array([0, 1, 2, 0, 1, 2])
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([COLUMNS[i] for i in order] + ["target"])
+        for i in range(ROWS):
+            x = rng.normal(size=3)
+            color = int(rng.integers(3))
+            y = (owner[np.argmin(((protos - x - 0.5 * color) ** 2).sum(1))] + (i >= DRIFT)) % 3
+            cells = [f"{v:.4f}" for v in x] + [f"{100 * rng.normal():.2f}", COLORS[color]]
+            w.writerow([cells[i] for i in order] + [int(y)])
+
+
+def served(tmp_path, order):
+    """The prior model bound to the stream (`train --init PRIOR --steps 0`) and the encoded stream."""
+    data = str(tmp_path / f"stream-{''.join(map(str, order))}.csv")
+    write_stream(data, order)
+    tc = TrainConfig(csv=data, target="target", rows=f"0:{BIND_ROWS}", out=str(tmp_path / "model"), steps=0,
+                     init=str(PRIOR), export=False)
+    model, schema, _ = load(train(tc, {}, quiet=True))
+    header, rows = D.read_csv(data)
+    return model, D.encode(schema, header, rows)
+
+
+def test_the_prior_model_predicts_from_its_contexts_labels(tmp_path):
+    """Shift every label of the stream (c -> c + 1 mod 3) and the predictions move with it: a model
+    that predicted from its weights alone would follow on about 0% of the rows."""
+    model, table = served(tmp_path, range(len(COLUMNS)))
+    assert follow_rate(model, table, BIND_ROWS) > 0.3
+
+
+def test_the_prior_model_learned_no_column_identity(tmp_path):
+    """Permuting the stream's columns moves its prequential accuracy by less than 0.5 points."""
+    accuracy = []
+    for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 4, 0, 3, 1]):
+        model, table = served(tmp_path, order)
+        accuracy.append(float((predictions(model, table) == table.y)[BIND_ROWS:].mean()))
+    assert max(accuracy) - min(accuracy) < 0.005, accuracy
