@@ -71,6 +71,13 @@ FIXTURES = {
 }
 
 
+def tiny_prior(folder: str, window: int, steps: int, seed: int = 0) -> str:
+    """prior-cls's starting point: a prior model of 5 feature slots and 4 class slots, pretrained
+    `steps` steps into folder/prior; returns its checkpoint."""
+    return pretrain(PriorConfig(out=os.path.join(folder, "prior"), feature_slots=5, class_slots=4, window=window,
+                                steps=steps, val_runs=1, eval_every=steps, seed=seed), quiet=True)
+
+
 def build(out_dir: str, name: str, spec: dict, seed: int = 0):
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
@@ -81,8 +88,7 @@ def build(out_dir: str, name: str, spec: dict, seed: int = 0):
     arch = dict(attention=spec["attention"], window=WINDOW, recency=spec["recency"], embed_dim=8,
                 abd_layers=2, aba_layers=1, heads=2, kv_heads=spec.get("kv_heads", 0), dropout=0.1, attn_dropout=0.1)
     if spec.get("prior"):
-        tc.init = pretrain(PriorConfig(out=os.path.join(folder, "prior"), feature_slots=5, class_slots=4, window=WINDOW,
-                                       steps=10, val_runs=1, eval_every=10, seed=seed), quiet=True)
+        tc.init = tiny_prior(folder, WINDOW, steps=10, seed=seed)
     path = train(tc, arch, quiet=True)
     export(path, folder)
 

@@ -47,6 +47,8 @@ def exported(tmp_path_factory):
                          eval_every=2, queries=4)
         arch = dict(attention=spec["attention"], window=8, recency=spec["recency"], embed_dim=8,
                     abd_layers=2, aba_layers=1, heads=2, kv_heads=spec.get("kv_heads", 0))
+        if spec.get("prior"):
+            tc.init = fixtures.tiny_prior(folder, window=8, steps=2)
         export(train(tc, arch, quiet=True), folder)
         out[name] = folder
     return out
