@@ -33,7 +33,7 @@ from npt_export import data as D
 from npt_export.model import CAUSAL, CLASSIFICATION, NPT, NPTConfig
 from npt_export.prequential import evaluate_rows
 from npt_export.tasks import linear_argmax, nearest_prototype, rand_float, rand_int, random_tree
-from npt_export.train import CHECKPOINT_FILE, TrainConfig, fit, save
+from npt_export.train import CHECKPOINT_FILE, TrainConfig, fit, save, start_from
 
 PRIOR_VERSION = "stream-prior/1"
 
@@ -57,6 +57,7 @@ class PriorConfig:
     device: str = "cpu"
     val_runs: int = 16              # held-out runs of the prior (a fixed seed), scored prequentially
     eval_every: int = 250
+    init: str = ""                  # a prior model's checkpoint to pretrain further (same slots and size); "" = random weights
 
 
 def draw_features(n: int, k: int, gen):
@@ -182,10 +183,13 @@ def pretrain(pc: PriorConfig, quiet: bool = False) -> str:
     cfg = NPTConfig(num_means=[0.0] * pc.feature_slots, num_stds=[1.0] * pc.feature_slots, task=CLASSIFICATION,
                     n_classes=pc.class_slots, feature_slots=pc.feature_slots, class_slots=pc.class_slots,
                     attention=CAUSAL, window=pc.window, embed_dim=pc.embed_dim, dropout=pc.dropout)
-    model = NPT(cfg).to(pc.device)
+    model = NPT(cfg)
+    if pc.init:
+        start_from(model, pc.init)
+    model = model.to(pc.device)
     tc = TrainConfig(csv=PRIOR_VERSION, out=pc.out, device=pc.device, seed=pc.seed, steps=pc.steps, batch=pc.batch,
                      lr=pc.lr, lam_anneal_frac=pc.lam_anneal_frac, eval_every=pc.eval_every, patience=pc.steps,
-                     threads=pc.threads)
+                     threads=pc.threads, init=pc.init)
     held_out = torch.Generator().manual_seed(10_000 + pc.seed)
     runs = [draw_run(pc, 4 * pc.window, held_out) for _ in range(pc.val_runs)]
     length = tc.seq_mult * pc.window

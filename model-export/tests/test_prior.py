@@ -1,11 +1,12 @@
 """The prior (prior.py) and a prior model serving a stream it was not trained on."""
 import math
+from dataclasses import replace
 
 import torch
 
 from npt_export import data as D
 from npt_export.model import NPT, category_value
-from npt_export.prior import PriorConfig, draw_batch, draw_run
+from npt_export.prior import PriorConfig, draw_batch, draw_run, pretrain
 from npt_export.train import STANDARDISATION, model_config, set_category_values
 
 PC = PriorConfig(feature_slots=6, class_slots=4, window=16, embed_dim=8)
@@ -73,3 +74,13 @@ def test_a_prior_model_serves_a_stream_of_its_own_schema():
     assert slots.shape == (1, 3, PC.feature_slots) and torch.isnan(slots[..., 3:]).all()
     assert torch.isnan(slots[0, 2, 2])                       # the unknown category
     assert float(slots[0, 0, 0]) == 0.0 and float(slots[0, 0, 2]) == category_value("red")
+
+
+def test_pretraining_continues_from_a_prior_checkpoint(tmp_path):
+    pc = PriorConfig(out=str(tmp_path / "a"), feature_slots=4, class_slots=3, window=8, embed_dim=8, steps=1, val_runs=1,
+                     eval_every=1)
+    first = pretrain(pc, quiet=True)
+    again = torch.load(pretrain(replace(pc, out=str(tmp_path / "b"), steps=0, init=first), quiet=True), weights_only=False)
+    start = torch.load(first, weights_only=False)
+    assert again["train"]["init"] == first and again["prior"]["init"] == first
+    assert all(torch.equal(v, again["state"][k]) for k, v in start["state"].items())
