@@ -33,7 +33,7 @@ from npt_export import data as D
 from npt_export.model import CAUSAL, CLASSIFICATION, NPT, NPTConfig
 from npt_export.prequential import evaluate_rows
 from npt_export.tasks import linear_argmax, nearest_prototype, rand_float, rand_int, random_tree
-from npt_export.train import CHECKPOINT_FILE, TrainConfig, fit, save, start_from
+from npt_export.train import CHECKPOINT_FILE, TrainConfig, class_scores, fit, save, start_from
 
 PRIOR_VERSION = "stream-prior/1"
 
@@ -166,10 +166,10 @@ def validate(model: NPT, runs) -> dict[str, float]:
     loss = correct = n = 0.0
     for num, y in runs:
         probs = evaluate_rows(model, num, torch.zeros(len(y), 0, dtype=torch.int64), y)[0][W:]
-        t = y[W:].long()
-        loss += float(torch.nn.functional.nll_loss(torch.log(probs.clamp_min(1e-12)), t, reduction="sum"))
-        correct += float((probs.argmax(-1) == t).sum())
-        n += len(t)
+        run_loss, run_correct = class_scores(probs, y[W:])
+        loss += run_loss
+        correct += run_correct
+        n += len(probs)
     model.train()
     return {"val_loss": loss / n, "val_accuracy": correct / n}
 

@@ -243,6 +243,12 @@ def shifted_labels(cfg: NPTConfig, y):
     return 2 * cfg.y_mean - y
 
 
+def class_scores(probs, y) -> tuple[float, float]:
+    """Summed log loss and correct predictions of class probabilities [N, C] against labels [N]."""
+    t = y.long()
+    return float(F.nll_loss(torch.log(probs.clamp_min(1e-12)), t, reduction="sum")), float((probs.argmax(-1) == t).sum())
+
+
 @torch.no_grad()
 def validate(model: NPT, stream: Stream, device) -> dict[str, float]:
     """Prequential scores on the validation rows: each is predicted from the labeled rows before it
@@ -269,10 +275,9 @@ def validate(model: NPT, stream: Stream, device) -> dict[str, float]:
             yv = y[n_hist:]
             lab = ~torch.isnan(yv)
             if cfg.task == CLASSIFICATION:
-                probs = out[0][n_hist:][lab]
-                t = yv[lab].long()
-                loss += float(F.nll_loss(torch.log(probs.clamp_min(1e-12)), t, reduction="sum"))
-                correct += float((probs.argmax(-1) == t).sum())
+                batch_loss, batch_correct = class_scores(out[0][n_hist:][lab], yv[lab])
+                loss += batch_loss
+                correct += batch_correct
             else:
                 sq += float(((out[0][n_hist:][lab] - yv[lab]) ** 2).sum())
             n += int(lab.sum())
