@@ -47,6 +47,8 @@ def load(path: str) -> tuple[NPT, D.Schema, dict]:
         ck = torch.load(path, weights_only=False, map_location="cpu")
     except (OSError, RuntimeError) as e:
         raise D.DataError(f"cannot load checkpoint {path}: {e}") from None
+    for option in ("distance_attention", "feature_kernel"):   # off in a checkpoint from before the option
+        ck["config"].setdefault(option, False)
     model = NPT(NPTConfig(**ck["config"]))
     model.load_state_dict(ck["state"])
     model.eval()
@@ -345,6 +347,7 @@ def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manife
     a.abd_layers, a.aba_layers, a.heads, a.ff_mult = cfg.abd_layers, cfg.aba_layers, cfg.heads, cfg.ff_mult
     a.parameters = sum(p.numel() for p in model.parameters())
     a.feature_slots, a.class_slots = cfg.feature_slots, cfg.class_slots
+    a.distance_attention, a.feature_kernel = cfg.distance_attention, cfg.feature_kernel
     tc, tr = ck["train"], ck["training"]
     t = m.training
     t.data = tc["csv"]

@@ -57,6 +57,18 @@ class NPTConfig:
     attention: str = CAUSAL
     window: int = 256
     recency: bool = True
+    # ABD scores a context row by q.k - w_h |k|^2 / 2, a learned weight w_h per head (from 1): at w_h = 1 that
+    # is -|q - k|^2 / 2 up to a per-query constant, a distance, so a head can be a sharp kernel smoother
+    # over its context, as kNN is. Off: q.k alone, which favours rows of large norm over near ones.
+    distance_attention: bool = True
+    # The first ABD layer also scores a context row by a Gaussian kernel over the two rows' standardised
+    # numbers (`kernel_numbers`), -b_h |s * (x_i - x_j)|^2 / F, a learned sharpness b_h per head (from 16
+    # on the head of the slowest recency decay to 1) and weight s per feature (1 in a prior model's slots,
+    # which must not learn a column's identity). The rows' numbers ride in the first F dimensions of its
+    # keys, so the cache holds them and its width does not change. On in a prior model, which reads a new
+    # stream's features without training; off by default in a stream model, which learns its own metric
+    # (measured in model-export/README.md).
+    feature_kernel: bool = False
     # Architecture.
     embed_dim: int = 16
     abd_layers: int = 2
@@ -165,10 +177,13 @@ class RowEmbedding(nn.Module):
             self.type_embed = nn.Embedding(2, e)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def slot_values(self, num, cat, cat_masked):
-        """A prior model's features as numbers [.., feature_slots], NaN where missing or unfilled."""
+    def numbers(self, num, cat, cat_masked):
+        """The features as standardised numbers [.., F], NaN where missing: a stream model's numeric
+        features; a prior model's feature slots, its categories as their values, unfilled slots NaN."""
         cfg = self.cfg
         parts = [((num - self.num_mean) / self.num_std).clamp(-Z_LIMIT, Z_LIMIT)]
+        if not cfg.feature_slots:
+            return parts[0]
         for j, size in enumerate(cfg.cat_sizes):
             idx = cat[..., j]
             known = (idx > 0) & (idx < size) & ~cat_masked[..., j]
@@ -178,17 +193,14 @@ class RowEmbedding(nn.Module):
         parts.append(torch.full((*num.shape[:-1], free), float("nan"), dtype=num.dtype, device=num.device))
         return torch.cat(parts, -1)
 
-    def forward(self, num, cat, cat_masked, y):
-        """num [..,Fn] raw (NaN = masked), cat [..,Fc] index (0 = unknown), cat_masked [..,Fc] bool,
-        y [..] raw (NaN = masked). Returns [.., d, e]."""
+    def forward(self, numbers, cat, cat_masked, y):
+        """numbers [..,F] (`numbers`, NaN = missing or masked), cat [..,Fc] index (0 = unknown),
+        cat_masked [..,Fc] bool, y [..] raw (NaN = masked). Returns [.., d, e]."""
         cfg = self.cfg
         parts = []
-        if cfg.feature_slots:
-            num = self.slot_values(num, cat, cat_masked)
-        if cfg.feature_slots or cfg.n_num:
-            miss = torch.isnan(num)
-            z = torch.where(miss, torch.zeros_like(num), num if cfg.feature_slots else
-                            ((num - self.num_mean) / self.num_std).clamp(-Z_LIMIT, Z_LIMIT))
+        if numbers.shape[-1]:
+            miss = torch.isnan(numbers)
+            z = zero_missing(numbers)
             inp = torch.stack([z, miss.to(z.dtype)], -1)                       # [.., Fn, 2]
             parts.append(torch.einsum("...fi,fie->...fe", inp, self.num_proj) + self.num_bias)
         if not cfg.feature_slots:
@@ -210,6 +222,18 @@ class RowEmbedding(nn.Module):
         if self.typed:
             h = h + self.type_embed(self.type_ids)
         return self.drop(h)
+
+
+def zero_missing(x):
+    return torch.where(torch.isnan(x), torch.zeros_like(x), x)
+
+
+def kernel_numbers(numbers):
+    """A row's numbers for the feature kernel: 0 where missing, and scaled by sqrt(F / present), so
+    that a squared distance is a mean over the numbers the row has, whether a stream fills 3 of a
+    prior model's 32 slots or all of them."""
+    present = (~torch.isnan(numbers)).sum(-1, keepdim=True).clamp(min=1).to(numbers.dtype)
+    return zero_missing(numbers) * torch.sqrt(numbers.shape[-1] / present)
 
 
 def category_value(name: str) -> float:
@@ -255,16 +279,18 @@ def heads_of(x, kv: int, dh: int):
     return x.view(B, P, kv, 1, dh).permute(0, 2, 3, 1, 4)
 
 
-def attend(q, kvs, mask, bias, k_self, v_self, self_bias, heads: int, drop: nn.Module):
+def attend(q, kvs, mask, bias, k_self, v_self, self_bias, penalty, heads: int, drop: nn.Module):
     """Multi-head attention of each query to its context (masked) and to itself, with grouped
     keys and values: kv = Dkv / (D / heads) key/value heads, each shared by heads / kv query heads
     (kv = heads is plain multi-head attention, kv = 1 multi-query attention).
 
     q [B,n,D]; kvs: the context's (k, v) pairs [B,P_i,Dkv], in order (the cache, then this call's
     rows), attended as one context of P = sum P_i rows without concatenating them; mask [B,n,P]
-    bool; bias [B,h,n,P] or None; k_self, v_self [B,n,Dkv]; self_bias [h] or None. The self term is
-    its own softmax column, so a row with an empty context still has a well-defined output, and no
-    query ever sees another query."""
+    bool; bias [B,h,n,P] or None; k_self, v_self [B,n,Dkv]; self_bias [h] or None; penalty: None, or
+    what each head subtracts from a key's score, a function of the keys [B,kv,1,P,dh] -> [B,kv,g,1,P]
+    (ABD's distance terms: computed from the keys, they need no cache of their own). The self term
+    is its own softmax column, so a row with an empty context still has a well-defined output, and
+    no query ever sees another query."""
     B, n, D = q.shape
     dh = D // heads
     kv = k_self.shape[-1] // dh
@@ -276,6 +302,9 @@ def attend(q, kvs, mask, bias, k_self, v_self, self_bias, heads: int, drop: nn.M
     s_ctx = torch.cat([q @ k.transpose(-1, -2) for k, _ in parts], -1) * scale  # [B,kv,g,n,P]
     s_self = (q * ks).sum(-1, keepdim=True) * scale                            # [B,kv,g,n,1]
     P = s_ctx.shape[-1]
+    if penalty is not None:
+        s_ctx = s_ctx - torch.cat([penalty(k) for k, _ in parts], -1) * scale
+        s_self = s_self - penalty(ks).transpose(-1, -2) * scale
     if bias is not None:
         s_ctx = s_ctx + bias.view(B, kv, g, n, P)
         s_self = s_self + self_bias.view(1, kv, g, 1, 1)
@@ -331,12 +360,15 @@ class ABD(nn.Module):
     """Attention between datapoints, pre-LayerNorm, for both streams. Rows are tokens of width D.
 
     With recency, the score of a context row gets a per-head bias -a_h * log(age) (an ALiBi-like
-    power-law decay, learned per head); a row's keys never depend on the age, so they stay cacheable."""
+    power-law decay, learned per head); a row's keys never depend on the age, so they stay cacheable.
+    The distance terms (NPTConfig.distance_attention, feature_kernel) are computed from the keys too."""
 
-    def __init__(self, cfg: NPTConfig):
+    def __init__(self, cfg: NPTConfig, first: bool):
         super().__init__()
         D, Dkv = cfg.row_dim, cfg.cache_dim
-        self.heads = cfg.heads
+        self.heads, self.kv_heads, self.dh = cfg.heads, cfg.kv_heads, D // cfg.heads
+        features = cfg.feature_slots or cfg.n_num
+        self.kernel_dims = features if first and cfg.feature_kernel else 0
         self.ln1, self.ln2 = nn.LayerNorm(D), nn.LayerNorm(D)
         self.q, self.k, self.v = nn.Linear(D, D), nn.Linear(D, Dkv), nn.Linear(D, Dkv)
         with torch.no_grad():
@@ -346,6 +378,10 @@ class ABD(nn.Module):
             # training then shapes the metric.
             g, dh = cfg.heads // cfg.kv_heads, D // cfg.heads
             self.k.weight.copy_(self.q.weight.view(cfg.kv_heads, g, dh, D)[:, 0].reshape(Dkv, D))
+            # The kernel's dimensions start as the features alone.
+            for lin in (self.q, self.k):
+                lin.weight.view(-1, dh, D)[:, :self.kernel_dims] = 0
+                lin.bias.view(-1, dh)[:, :self.kernel_dims] = 0
         self.out = nn.Linear(D, D)
         self.res = nn.Linear(D, D, bias=False)
         self.ff = FeedForward(D, cfg)
@@ -356,6 +392,44 @@ class ABD(nn.Module):
             init = torch.linspace(0.05, 2.0, cfg.heads)
             self.decay = nn.Parameter(torch.log(torch.expm1(init)))           # softplus^-1
             self.self_bias = nn.Parameter(torch.zeros(cfg.heads))
+        self.norm_weight = nn.Parameter(torch.ones(cfg.heads)) if cfg.distance_attention else None
+        if self.kernel_dims:
+            # log b_h, the sharpest kernel on the head of the slowest recency decay, the widest on the fastest.
+            self.kernel_sharpness = nn.Parameter(torch.linspace(math.log(16.0), 0.0, cfg.heads))
+            # s: a prior model learns no weight per slot, which would be a column's identity (all 1).
+            scale = torch.ones(self.kernel_dims)
+            if cfg.feature_slots:
+                self.register_buffer("kernel_scale", scale)
+            else:
+                self.kernel_scale = nn.Parameter(scale)
+
+    def kernel_weight(self):
+        """a_h = 2 b_h sqrt(dh) / F: with the attention's 1/sqrt(dh), a_h (x_i.x_j - |x_j|^2 / 2) is
+        -b_h |x_i - x_j|^2 / F up to a per-query constant."""
+        return torch.exp(self.kernel_sharpness) * (2 * math.sqrt(self.dh) / self.kernel_dims)
+
+    def kernel_inputs(self, z, x_q, k):
+        """Adds the rows' weighted numbers z [B,n,F] to the first F dimensions of every key head of
+        k [B,n,Dkv] and, times a_h, of every query head of x_q [B,n,D]."""
+        if not self.kernel_dims:
+            return x_q, k
+        u = F.pad(z * self.kernel_scale, (0, self.dh - self.kernel_dims))                  # [B,n,dh]
+        k = k + u.repeat(1, 1, self.kv_heads)
+        q = x_q + (self.kernel_weight()[:, None] * u[..., None, :]).flatten(-2)
+        return q, k
+
+    def penalty(self, k):
+        """What each head subtracts from a key's score: w_h |k|^2 / 2 over the learned dimensions
+        (distance_attention) and a_h |k|^2 / 2 over the kernel's. k [B,kv,1,P,dh] -> [B,kv,g,1,P]."""
+        kv, g = self.kv_heads, self.heads // self.kv_heads
+        out = 0
+        if self.norm_weight is not None:
+            learned = k[..., self.kernel_dims:]
+            out = self.norm_weight.view(1, kv, g, 1, 1) * (learned * learned).sum(-1)[..., None, :] / 2
+        if self.kernel_dims:
+            kern = k[..., :self.kernel_dims]
+            out = out + self.kernel_weight().view(1, kv, g, 1, 1) * (kern * kern).sum(-1)[..., None, :] / 2
+        return out
 
     def bias(self, age):
         if not self.recency:
@@ -363,22 +437,25 @@ class ABD(nn.Module):
         slope = F.softplus(self.decay).view(1, -1, 1, 1)
         return -slope * torch.log(age.clamp(min=1.0))[:, None]
 
-    def forward(self, h_ctx, h_q, prefix_k, prefix_v, ctx):
+    def forward(self, h_ctx, h_q, prefix_k, prefix_v, ctx, z_ctx, z_q):
         """h_ctx [B,n_ctx,D] (context stream), h_q [B,n_q,D] (query stream); prefix_k/v [B,P,D]:
         context rows from earlier calls (the cache). ctx: the Context (masks and ages over the P
-        prefix rows followed by the n_ctx context-stream rows). Returns the new h_ctx, h_q and the
-        context stream's keys and values [B,n_ctx,D]."""
+        prefix rows followed by the n_ctx context-stream rows); z_ctx, z_q [B,n,F]: the rows'
+        `kernel_numbers`. Returns the new h_ctx, h_q and the context stream's keys and values
+        [B,n_ctx,D]."""
         x_ctx, x_q = self.ln1(h_ctx), self.ln1(h_q)
-        k_ctx, v_ctx = self.k(x_ctx), self.v(x_ctx)
-        k_q, v_q = self.k(x_q), self.v(x_q)
+        q_ctx, k_ctx = self.kernel_inputs(z_ctx, self.q(x_ctx), self.k(x_ctx))
+        q_q, k_q = self.kernel_inputs(z_q, self.q(x_q), self.k(x_q))
+        v_ctx, v_q = self.v(x_ctx), self.v(x_q)
         # An empty prefix (the FULL graph, training) is left out: a 0-row reshape is not exportable.
         empty = isinstance(prefix_k.shape[1], int) and prefix_k.shape[1] == 0
         kvs = ((k_ctx, v_ctx),) if empty else ((prefix_k, prefix_v), (k_ctx, v_ctx))
         sb = self.self_bias if self.recency else None
-        a_ctx = attend(self.q(x_ctx), kvs, ctx.mask_ctx, self.bias(ctx.age_ctx) if self.recency else None,
-                       k_ctx, v_ctx, sb, self.heads, self.drop)
-        a_q = attend(self.q(x_q), kvs, ctx.mask_q, self.bias(ctx.age_q) if self.recency else None,
-                     k_q, v_q, sb, self.heads, self.drop)
+        pen = self.penalty if self.norm_weight is not None or self.kernel_dims else None
+        a_ctx = attend(q_ctx, kvs, ctx.mask_ctx, self.bias(ctx.age_ctx) if self.recency else None,
+                       k_ctx, v_ctx, sb, pen, self.heads, self.drop)
+        a_q = attend(q_q, kvs, ctx.mask_q, self.bias(ctx.age_q) if self.recency else None,
+                     k_q, v_q, sb, pen, self.heads, self.drop)
         outs = []
         for h, a in ((h_ctx, a_ctx), (h_q, a_q)):
             res = self.res(h) + self.out(a)
@@ -444,21 +521,22 @@ class NPT(nn.Module):
         self.embed = RowEmbedding(cfg)
         blocks = []
         for i in range(cfg.abd_layers + cfg.aba_layers):
-            blocks.append(ABD(cfg) if i % 2 == 0 else ABA(cfg))
+            blocks.append(ABD(cfg, first=i == 0) if i % 2 == 0 else ABA(cfg))
         self.blocks = nn.ModuleList(blocks)
         self.heads = RowHeads(cfg)
 
-    def run(self, emb_ctx, emb_q, prefix_k, prefix_v, ctx: Context):
+    def run(self, emb_ctx, emb_q, prefix_k, prefix_v, ctx: Context, z_ctx, z_q):
         """emb_ctx [B,n_ctx,d,e] (context stream), emb_q [B,n_q,d,e] (query stream); prefix_k/v:
-        per ABD layer [B,P,D]. Returns the final h_ctx, h_q and the context stream's per-ABD-layer
-        keys and values [B,L,n_ctx,D]."""
+        per ABD layer [B,P,D]; z_ctx, z_q: the rows' `kernel_numbers`. Returns the final h_ctx, h_q
+        and the context stream's per-ABD-layer keys and values [B,L,n_ctx,D]."""
         h_ctx, h_q = emb_ctx, emb_q
         ks, vs = [], []
         layer = 0
         for block in self.blocks:
             if isinstance(block, ABD):
                 s_ctx, s_q = h_ctx.shape, h_q.shape
-                c, q, k, v = block(h_ctx.flatten(-2), h_q.flatten(-2), prefix_k[layer], prefix_v[layer], ctx)
+                c, q, k, v = block(h_ctx.flatten(-2), h_q.flatten(-2), prefix_k[layer], prefix_v[layer], ctx,
+                                   z_ctx, z_q)
                 h_ctx, h_q = c.view(s_ctx), q.view(s_q)
                 ks.append(k)
                 vs.append(v)
@@ -494,9 +572,11 @@ class NPT(nn.Module):
         labeled = x_valid & ~torch.isnan(x_y)
         ctx = causal_context(cache_valid, labeled, window)
         y_ctx = x_y if y_context is None else y_context
-        emb_ctx = self.embed(x_num, x_cat, cat_masked, y_ctx)
-        emb_q = self.embed(x_num, x_cat, cat_masked, torch.full_like(x_y, float("nan")))
-        h_ctx, h_q, k, v = self.run(emb_ctx, emb_q, cache_k, cache_v, ctx)
+        numbers = self.embed.numbers(x_num, x_cat, cat_masked)
+        emb_ctx = self.embed(numbers, x_cat, cat_masked, y_ctx)
+        emb_q = self.embed(numbers, x_cat, cat_masked, torch.full_like(x_y, float("nan")))
+        z = kernel_numbers(numbers)
+        h_ctx, h_q, k, v = self.run(emb_ctx, emb_q, cache_k, cache_v, ctx, z, z)
         return h_ctx, h_q, k, v, ctx
 
     def full(self, ctx_num, ctx_cat, ctx_y, ctx_valid, q_num, q_cat, q_valid,
@@ -511,10 +591,13 @@ class NPT(nn.Module):
             q_cat_masked = torch.zeros_like(q_cat, dtype=torch.bool)
         ctx = full_context(ctx_valid, q_valid.shape[1])
         y_ctx = ctx_y if y_context is None else y_context
-        emb_ctx = self.embed(ctx_num, ctx_cat, ctx_cat_masked, y_ctx)
-        emb_q = self.embed(q_num, q_cat, q_cat_masked, torch.full_like(q_like, float("nan")))
+        ctx_numbers = self.embed.numbers(ctx_num, ctx_cat, ctx_cat_masked)
+        q_numbers = self.embed.numbers(q_num, q_cat, q_cat_masked)
+        emb_ctx = self.embed(ctx_numbers, ctx_cat, ctx_cat_masked, y_ctx)
+        emb_q = self.embed(q_numbers, q_cat, q_cat_masked, torch.full_like(q_like, float("nan")))
         empty = [ctx_y.new_zeros(ctx_y.shape[0], 0, self.cfg.cache_dim)] * self.cfg.abd_layers
-        h_ctx, h_q, _, _ = self.run(emb_ctx, emb_q, empty, empty, ctx)
+        h_ctx, h_q, _, _ = self.run(emb_ctx, emb_q, empty, empty, ctx, kernel_numbers(ctx_numbers),
+                                    kernel_numbers(q_numbers))
         return h_ctx, h_q, ctx
 
     def predict(self, h):

@@ -89,7 +89,9 @@ def layout_of(m: mpb.Manifest) -> D.Schema:
 def architecture_of(m: mpb.Manifest) -> dict:
     """The architecture arguments of train() that a manifest records; the rest keep their defaults."""
     return dict(attention=CAUSAL if m.context.attention == mpb.Context.CAUSAL else BIDIRECTIONAL,
-                window=m.context.max_window, recency=m.context.recency, embed_dim=m.architecture.embed_dim,
+                window=m.context.max_window, recency=m.context.recency,
+                distance_attention=m.architecture.distance_attention, feature_kernel=m.architecture.feature_kernel,
+                embed_dim=m.architecture.embed_dim,
                 abd_layers=m.architecture.abd_layers, aba_layers=m.architecture.aba_layers, heads=m.architecture.heads,
                 kv_heads=m.architecture.kv_heads)   # 0 in older manifests: as many as heads
 

@@ -30,8 +30,8 @@ from npt_export.tasks import relabel_runs
 
 CHECKPOINT_FILE = "checkpoint.pt"          # the best checkpoint, in the output folder
 # The NPTConfig fields that the command line sets (the rest come from the schema, or keep their defaults).
-ARCH_ARGS = ("attention", "window", "recency", "embed_dim", "abd_layers", "aba_layers", "heads", "kv_heads", "dropout",
-             "attn_dropout")
+ARCH_ARGS = ("attention", "window", "recency", "distance_attention", "feature_kernel", "embed_dim", "abd_layers",
+             "aba_layers", "heads", "kv_heads", "dropout", "attn_dropout")
 
 
 @dataclass

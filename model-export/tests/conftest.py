@@ -11,13 +11,15 @@ from npt_export.train import TrainConfig, train
 torch.set_num_threads(1)
 
 
-def tiny(attention=CAUSAL, recency=True, task=CLASSIFICATION, window=8, seed=0, n_cat=1, kv_heads=0) -> NPT:
+def tiny(attention=CAUSAL, recency=True, task=CLASSIFICATION, window=8, seed=0, n_cat=1, kv_heads=0,
+         distance_attention=True, feature_kernel=False) -> NPT:
     """A small random model (2 numeric + n_cat categorical features), in eval mode; kv_heads 1 =
     multi-query ABD attention."""
     torch.manual_seed(seed)
     cfg = NPTConfig(num_means=[1.0, -2.0], num_stds=[2.0, 0.5], cat_sizes=[5] * n_cat, task=task,
                     n_classes=3, y_mean=3.0, y_std=2.0, attention=attention, window=window,
-                    recency=recency, embed_dim=8, abd_layers=2, aba_layers=2, heads=2, kv_heads=kv_heads)
+                    recency=recency, distance_attention=distance_attention, feature_kernel=feature_kernel,
+                    embed_dim=8, abd_layers=2, aba_layers=2, heads=2, kv_heads=kv_heads)
     return NPT(cfg).eval()
 
 

@@ -72,11 +72,13 @@ def test_manifest_matches_graph(exported, name):
     assert m.training.command.startswith("python -m npt_export.train --csv ") and " --key key" in m.training.command
     if FIXTURES[name].get("prior"):     # a prior model: its slots, and the prior it started from
         assert (m.architecture.feature_slots, m.architecture.class_slots) == (5, 4) and m.architecture.attributes == 6
+        assert m.architecture.feature_kernel and m.architecture.distance_attention
         assert m.training.init.endswith(CHECKPOINT_FILE) and " --init " in m.training.command
         prior = torch.load(m.training.init, weights_only=False)
         assert prior["train"]["csv"] == PRIOR_VERSION and training_command(prior).startswith("python -m npt_export.prior ")
     else:
         assert m.architecture.feature_slots == 0 and m.training.init == ""
+        assert not m.architecture.feature_kernel and m.architecture.distance_attention
 
 
 @pytest.mark.parametrize("name", list(FIXTURES))

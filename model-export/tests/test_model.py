@@ -135,10 +135,10 @@ def test_sets_and_queries_are_independent():
 def test_cached_step_equals_full_recompute(seed):
     """Property: for random streams and chunkings, feeding rows in chunks with the cache (M = 1
     included) gives what one STEP call over the whole history with an empty cache gives; with
-    multi-query attention (seeds 2, 3) too."""
+    multi-query attention (seeds 2, 3), the feature kernel (0, 2) and dot-product scores (3) too."""
     g = torch.Generator().manual_seed(seed)
     m = tiny(CAUSAL, recency=bool(seed % 2), window=int(torch.randint(3, 9, (1,), generator=g)), seed=seed,
-             kv_heads=1 if seed >= 2 else 0)
+             kv_heads=1 if seed >= 2 else 0, distance_attention=seed != 3, feature_kernel=seed % 2 == 0)
     assert m.cfg.cache_dim == (m.cfg.row_dim // 2 if seed >= 2 else m.cfg.row_dim)
     W, L, Dm = m.cfg.window, m.cfg.abd_layers, m.cfg.cache_dim
     N = 40
@@ -193,3 +193,27 @@ def test_bidirectional_evaluation_equals_the_keyed_reference():
     assert (evaluate_rows(m, num[0], cat[0], y[0], chunk=6)[0] - want).abs().max() < ATOL
     some = torch.tensor([0, 7, 19])
     assert (evaluate_rows(m, num[0], cat[0], y[0], select=some)[0] - want[some]).abs().max() < ATOL
+
+
+@pytest.mark.parametrize("kv_heads", [1, 0])
+def test_feature_kernel_scores_rows_by_their_distance(kv_heads):
+    """The first ABD layer's kernel dimensions score a context row j for a query row i by
+    -b_h |s * (x_i - x_j)|^2 / F, up to a constant per query (here its learned dimensions are 0)."""
+    m = tiny(CAUSAL, kv_heads=kv_heads, feature_kernel=True)
+    abd, cfg = m.blocks[0], m.cfg
+    with torch.no_grad():
+        abd.kernel_scale.copy_(torch.tensor([0.5, 2.0]))
+        z = torch.randn(1, 6, abd.kernel_dims)
+        q, k = abd.kernel_inputs(z, torch.zeros(1, 6, cfg.row_dim), torch.zeros(1, 6, cfg.cache_dim))
+        kh = k.view(1, 6, cfg.kv_heads, abd.dh)
+        pen = abd.penalty(k.view(1, 6, cfg.kv_heads, 1, abd.dh).permute(0, 2, 3, 1, 4))   # [1,kv,g,1,6]
+        g = cfg.heads // cfg.kv_heads
+        for h in range(cfg.heads):
+            scores = (q.view(1, 6, cfg.heads, abd.dh)[0, :, h] @ kh[0, :, h // g].T
+                      - pen[0, h // g, h % g]) / abd.dh ** 0.5                                 # [i, j]
+            d2 = (((z[0, :, None] - z[0, None]) * abd.kernel_scale) ** 2).sum(-1)
+            expected = -torch.exp(abd.kernel_sharpness[h]) * d2 / abd.kernel_dims
+            diff = scores - expected
+            assert torch.allclose(diff, diff[:, :1].expand_as(diff), atol=1e-4)
+    assert all(b.kernel_dims == 0 for b in m.blocks[2::2])          # the first ABD layer's only
+

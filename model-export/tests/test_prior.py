@@ -70,7 +70,7 @@ def test_a_prior_model_serves_a_stream_of_its_own_schema():
     assert probs.shape == (1, 3, 3)                          # the stream's classes only
     assert torch.allclose(probs.sum(-1), torch.ones(1, 3))
     # The slots the stream does not fill read as missing: the same as a missing value there.
-    slots = model.embed.slot_values(num, cat, torch.zeros_like(cat, dtype=torch.bool))
+    slots = model.embed.numbers(num, cat, torch.zeros_like(cat, dtype=torch.bool))
     assert slots.shape == (1, 3, PC.feature_slots) and torch.isnan(slots[..., 3:]).all()
     assert torch.isnan(slots[0, 2, 2])                       # the unknown category
     assert float(slots[0, 0, 0]) == 0.0 and float(slots[0, 0, 2]) == category_value("red")
