@@ -46,7 +46,7 @@ class PriorConfig:
     window: int = 256
     embed_dim: int = 8
     dropout: float = 0.0            # the prior is never seen twice, so nothing to regularise
-    steps: int = 3000
+    steps: int = 1500
     batch: int = 4
     lr: float = 1e-3
     # The feature loss's weight starts at its floor: a prior's features are random by construction,
@@ -55,7 +55,7 @@ class PriorConfig:
     seed: int = 0
     threads: int = 0                # torch CPU threads; 0 = torch's default
     device: str = "cpu"
-    val_runs: int = 16              # held-out runs of the prior (a fixed seed), scored prequentially
+    val_runs: int = 8               # held-out runs of the prior (a fixed seed), scored prequentially
     eval_every: int = 250
     init: str = ""                  # a prior model's checkpoint to pretrain further (same slots and size); "" = random weights
 
@@ -182,7 +182,8 @@ def pretrain(pc: PriorConfig, quiet: bool = False) -> str:
     schema = prior_schema(pc)
     cfg = NPTConfig(num_means=[0.0] * pc.feature_slots, num_stds=[1.0] * pc.feature_slots, task=CLASSIFICATION,
                     n_classes=pc.class_slots, feature_slots=pc.feature_slots, class_slots=pc.class_slots,
-                    attention=CAUSAL, window=pc.window, embed_dim=pc.embed_dim, dropout=pc.dropout)
+                    attention=CAUSAL, window=pc.window, feature_kernel=True, embed_dim=pc.embed_dim,
+                    dropout=pc.dropout)
     model = NPT(cfg)
     if pc.init:
         start_from(model, pc.init)
