@@ -279,16 +279,16 @@ def heads_of(x, kv: int, dh: int):
     return x.view(B, P, kv, 1, dh).permute(0, 2, 3, 1, 4)
 
 
-def attend(q, kvs, mask, bias, k_self, v_self, self_bias, penalty, heads: int, drop: nn.Module):
+def attend(q, kvs, mask, bias, k_self, v_self, self_bias, penalties, heads: int, drop: nn.Module):
     """Multi-head attention of each query to its context (masked) and to itself, with grouped
     keys and values: kv = Dkv / (D / heads) key/value heads, each shared by heads / kv query heads
     (kv = heads is plain multi-head attention, kv = 1 multi-query attention).
 
     q [B,n,D]; kvs: the context's (k, v) pairs [B,P_i,Dkv], in order (the cache, then this call's
     rows), attended as one context of P = sum P_i rows without concatenating them; mask [B,n,P]
-    bool; bias [B,h,n,P] or None; k_self, v_self [B,n,Dkv]; self_bias [h] or None; penalty: None, or
-    what each head subtracts from a key's score, a function of the keys [B,kv,1,P,dh] -> [B,kv,g,1,P]
-    (ABD's distance terms: computed from the keys, they need no cache of their own). The self term
+    bool; bias [B,h,n,P] or None; k_self, v_self [B,n,Dkv]; self_bias [h] or None; penalties: None,
+    or what each head subtracts from the scores of the keys of each kvs pair [B,kv,g,1,P_i] and of
+    k_self [B,kv,g,1,n] (ABD's distance terms, `ABD.penalty`). The self term
     is its own softmax column, so a row with an empty context still has a well-defined output, and
     no query ever sees another query."""
     B, n, D = q.shape
@@ -302,9 +302,10 @@ def attend(q, kvs, mask, bias, k_self, v_self, self_bias, penalty, heads: int, d
     s_ctx = torch.cat([q @ k.transpose(-1, -2) for k, _ in parts], -1) * scale  # [B,kv,g,n,P]
     s_self = (q * ks).sum(-1, keepdim=True) * scale                            # [B,kv,g,n,1]
     P = s_ctx.shape[-1]
-    if penalty is not None:
-        s_ctx = s_ctx - torch.cat([penalty(k) for k, _ in parts], -1) * scale
-        s_self = s_self - penalty(ks).transpose(-1, -2) * scale
+    if penalties is not None:
+        context_penalties, self_penalty = penalties
+        s_ctx = s_ctx - torch.cat(context_penalties, -1) * scale
+        s_self = s_self - self_penalty.transpose(-1, -2) * scale
     if bias is not None:
         s_ctx = s_ctx + bias.view(B, kv, g, n, P)
         s_self = s_self + self_bias.view(1, kv, g, 1, 1)
@@ -376,7 +377,7 @@ class ABD(nn.Module):
             # the first scores are similarities between rows: the model starts as a kernel smoother
             # over its context (kNN-like), which is where reading the context's labels begins;
             # training then shapes the metric.
-            g, dh = cfg.heads // cfg.kv_heads, D // cfg.heads
+            g, dh = cfg.heads // cfg.kv_heads, self.dh
             self.k.weight.copy_(self.q.weight.view(cfg.kv_heads, g, dh, D)[:, 0].reshape(Dkv, D))
             # The kernel's dimensions start as the features alone.
             for lin in (self.q, self.k):
@@ -420,8 +421,10 @@ class ABD(nn.Module):
 
     def penalty(self, k):
         """What each head subtracts from a key's score: w_h |k|^2 / 2 over the learned dimensions
-        (distance_attention) and a_h |k|^2 / 2 over the kernel's. k [B,kv,1,P,dh] -> [B,kv,g,1,P]."""
+        (distance_attention) and a_h |k|^2 / 2 over the kernel's. k [B,P,Dkv] -> [B,kv,g,1,P]. Computed
+        once per layer for the context's keys, which both streams attend to."""
         kv, g = self.kv_heads, self.heads // self.kv_heads
+        k = heads_of(k, kv, self.dh)
         out = 0
         if self.norm_weight is not None:
             learned = k[..., self.kernel_dims:]
@@ -451,11 +454,14 @@ class ABD(nn.Module):
         empty = isinstance(prefix_k.shape[1], int) and prefix_k.shape[1] == 0
         kvs = ((k_ctx, v_ctx),) if empty else ((prefix_k, prefix_v), (k_ctx, v_ctx))
         sb = self.self_bias if self.recency else None
-        pen = self.penalty if self.norm_weight is not None or self.kernel_dims else None
+        pen_ctx = pen_q = None
+        if self.norm_weight is not None or self.kernel_dims:
+            pens = [self.penalty(k) for k, _ in kvs]               # the last is the context stream's own
+            pen_ctx, pen_q = (pens, pens[-1]), (pens, self.penalty(k_q))
         a_ctx = attend(q_ctx, kvs, ctx.mask_ctx, self.bias(ctx.age_ctx) if self.recency else None,
-                       k_ctx, v_ctx, sb, pen, self.heads, self.drop)
+                       k_ctx, v_ctx, sb, pen_ctx, self.heads, self.drop)
         a_q = attend(q_q, kvs, ctx.mask_q, self.bias(ctx.age_q) if self.recency else None,
-                     k_q, v_q, sb, pen, self.heads, self.drop)
+                     k_q, v_q, sb, pen_q, self.heads, self.drop)
         outs = []
         for h, a in ((h_ctx, a_ctx), (h_q, a_q)):
             res = self.res(h) + self.out(a)

@@ -206,7 +206,7 @@ def test_feature_kernel_scores_rows_by_their_distance(kv_heads):
         z = torch.randn(1, 6, abd.kernel_dims)
         q, k = abd.kernel_inputs(z, torch.zeros(1, 6, cfg.row_dim), torch.zeros(1, 6, cfg.cache_dim))
         kh = k.view(1, 6, cfg.kv_heads, abd.dh)
-        pen = abd.penalty(k.view(1, 6, cfg.kv_heads, 1, abd.dh).permute(0, 2, 3, 1, 4))   # [1,kv,g,1,6]
+        pen = abd.penalty(k)                                                             # [1,kv,g,1,6]
         g = cfg.heads // cfg.kv_heads
         for h in range(cfg.heads):
             scores = (q.view(1, 6, cfg.heads, abd.dh)[0, :, h] @ kh[0, :, h // g].T
