@@ -49,7 +49,8 @@ def main(argv=None):
     start = int(len(rows) * TRAIN_SHARE)
     schema = D.infer_schema(header, rows[:start], a.target, a.key)
     table = D.encode(schema, header, rows)
-    x = np.nan_to_num((table.num - np.nanmean(table.num[:start], 0)) / (np.nanstd(table.num[:start], 0) + 1e-9))
+    mean, std = (np.array([getattr(a, f) for a in schema.numeric]) for f in ("mean", "std"))
+    x = np.nan_to_num((table.num - mean) / std)       # the standardisation a model trained on rows :start has
     y = table.y.astype(np.int64)
     keys = table.keys or [""] * len(y)
     for window in a.window:
