@@ -216,4 +216,3 @@ def test_feature_kernel_scores_rows_by_their_distance(kv_heads):
             diff = scores - expected
             assert torch.allclose(diff, diff[:, :1].expand_as(diff), atol=1e-4)
     assert all(b.kernel_dims == 0 for b in m.blocks[2::2])          # the first ABD layer's only
-
