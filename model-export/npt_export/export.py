@@ -102,9 +102,9 @@ class Graph(torch.nn.Module):
         m = self.model
         if m.cfg.attention == CAUSAL:
             L = m.cfg.abd_layers
-            _, h_q, k, v, _ = m.step([a[n] for n in cache_names(L, "cache_k")],
-                                     [a[n] for n in cache_names(L, "cache_v")], a["cache_valid"], a.get("x_num"),
-                                     a.get("x_cat"), a["x_y"], a["x_valid"])
+            h_q, k, v, _ = m.step([a[n] for n in cache_names(L, "cache_k")],
+                                  [a[n] for n in cache_names(L, "cache_v")], a["cache_valid"], a.get("x_num"),
+                                  a.get("x_cat"), a["x_y"], a["x_valid"])
             return (*m.predict(h_q), k, v)
         _, h_q, _ = m.full(a.get("ctx_num"), a.get("ctx_cat"), a["ctx_y"], a["ctx_valid"],
                            a.get("q_num"), a.get("q_cat"), a["q_valid"])
@@ -200,8 +200,8 @@ def causal_cache(model: NPT, synth: Synth, fill: list[int], W: int):
             continue
         num, cat, y = synth.rows(1, n)
         empty = torch.zeros(1, L, W, Dm)
-        _, _, nk, nv, _ = model.step(empty, empty, torch.zeros(1, W, dtype=torch.bool), num, cat, y,
-                                     torch.ones(1, n, dtype=torch.bool))
+        _, nk, nv, _ = model.step(empty, empty, torch.zeros(1, W, dtype=torch.bool), num, cat, y,
+                                  torch.ones(1, n, dtype=torch.bool))
         m = min(n, W)
         k[b, :, W - m:], v[b, :, W - m:] = nk[0, :, -m:], nv[0, :, -m:]
         valid[b, W - m:] = True
@@ -365,14 +365,18 @@ def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manife
 
 def training_command(ck: dict) -> str:
     """The command that trains the checkpoint again: its module and the options that are not at
-    their defaults (a fine-tuned model's architecture is its starting checkpoint's, not an option)."""
+    their defaults (a fine-tuned model's architecture is its starting checkpoint's, not an option;
+    one of train.ARCHITECTURES is --arch NAME, which sets its layers, window and run shape; any
+    other architecture is --arch custom and its flags)."""
     from npt_export.prior import PriorConfig
-    from npt_export.train import ARCH_ARGS, TrainConfig
+    from npt_export.train import ARCH_ARGS, ARCHITECTURES, TrainConfig
     if "prior" in ck:
         module, values, defaults = "npt_export.prior", ck["prior"], asdict(PriorConfig())
     else:
         arch = {} if ck["train"]["init"] else {f: ck["config"][f] for f in ARCH_ARGS}
         module, values = "npt_export.train", {**ck["train"], **arch}
+        preset = ARCHITECTURES.get(values.get("arch"))
+        values = {k: v for k, v in values.items() if k not in preset} if preset else {**values, "arch": "custom"}
         defaults = {**asdict(TrainConfig()), **{f: NPTConfig.__dataclass_fields__[f].default for f in ARCH_ARGS}}
     options = []
     for name, value in values.items():

@@ -8,6 +8,9 @@ fully exported (model.onnx, manifest.pb/.json, golden.pb), with the CSV it was t
 - causal-reg: 3 numeric features, regression with std, CAUSAL, no *_cat inputs;
 - causal-cls-retrained: causal-cls trained again with another seed and multi-query ABD attention
   (kv_heads 1): the same layout, another version and cache width (the model a swap moves to);
+- causal-cls-long: causal-cls's layout in train.ARCHITECTURES' "long" shape: one ABD and one ABA
+  layer (the context stream is then the rows' keys and values alone), each training run's queries
+  drawn at random (query_rows);
 - prior-cls: a tiny prior model (prior.py: 5 feature slots, 4 class slots) fine-tuned on
   causal-cls's stream: its features in slots, its category as a number, its classes in class slots.
 """
@@ -22,7 +25,7 @@ import numpy as np
 from npt_export.export import export
 from npt_export.model import BIDIRECTIONAL, CAUSAL
 from npt_export.prior import PriorConfig, pretrain
-from npt_export.train import TrainConfig, train
+from npt_export.train import RUN_SHAPE, TrainConfig, train
 
 DATA_FILE = "data.csv"     # the stream a fixture was trained on, beside its model
 WINDOW = 16
@@ -67,8 +70,18 @@ FIXTURES = {
     "bidir-cls": dict(regression=False, attention=BIDIRECTIONAL, recency=False),
     "causal-reg": dict(regression=True, attention=CAUSAL, recency=True),
     "causal-cls-retrained": dict(regression=False, attention=CAUSAL, recency=True, train_seed=1, kv_heads=1),
+    "causal-cls-long": dict(regression=False, attention=CAUSAL, recency=True, kv_heads=1, abd_layers=1, aba_layers=1,
+                            seq_mult=1, query_rows=8),
     "prior-cls": dict(regression=False, attention=CAUSAL, recency=True, prior=True),
 }
+
+
+def layers_of(spec: dict) -> dict:
+    return dict(abd_layers=spec.get("abd_layers", 2), aba_layers=spec.get("aba_layers", 1))
+
+
+def run_shape_of(spec: dict) -> dict:
+    return {k: spec[k] for k in RUN_SHAPE if k in spec}
 
 
 def tiny_prior(folder: str, window: int, steps: int, seed: int = 0) -> str:
@@ -84,9 +97,9 @@ def build(out_dir: str, name: str, spec: dict, seed: int = 0):
     data = os.path.join(folder, DATA_FILE)
     write_csv(data, spec["regression"], seed)
     tc = TrainConfig(csv=data, target="target", key="key", out=folder, seed=spec.get("train_seed", seed), steps=30, batch=4,
-                     eval_every=15, patience=10, queries=8)
-    arch = dict(attention=spec["attention"], window=WINDOW, recency=spec["recency"], embed_dim=8,
-                abd_layers=2, aba_layers=1, heads=2, kv_heads=spec.get("kv_heads", 0), dropout=0.1, attn_dropout=0.1)
+                     eval_every=15, patience=10, queries=8, **run_shape_of(spec))
+    arch = dict(attention=spec["attention"], window=WINDOW, recency=spec["recency"], embed_dim=8, **layers_of(spec),
+                heads=2, kv_heads=spec.get("kv_heads", 0), dropout=0.1, attn_dropout=0.1)
     if spec.get("prior"):
         tc.init = tiny_prior(folder, WINDOW, steps=10, seed=seed)
     path = train(tc, arch, quiet=True)

@@ -224,6 +224,11 @@ class RowEmbedding(nn.Module):
         return self.drop(h)
 
 
+def rows_of(t, idx):
+    """t [B,M,...] -> [B,Q,...]: the rows idx [B,Q] of each batch element."""
+    return t[torch.arange(t.shape[0], device=t.device)[:, None], idx]
+
+
 def zero_missing(x):
     return torch.where(torch.isnan(x), torch.zeros_like(x), x)
 
@@ -440,12 +445,12 @@ class ABD(nn.Module):
         slope = F.softplus(self.decay).view(1, -1, 1, 1)
         return -slope * torch.log(age.clamp(min=1.0))[:, None]
 
-    def forward(self, h_ctx, h_q, prefix_k, prefix_v, ctx, z_ctx, z_q):
+    def forward(self, h_ctx, h_q, prefix_k, prefix_v, ctx, z_ctx, z_q, ctx_out: bool = True):
         """h_ctx [B,n_ctx,D] (context stream), h_q [B,n_q,D] (query stream); prefix_k/v [B,P,D]:
         context rows from earlier calls (the cache). ctx: the Context (masks and ages over the P
         prefix rows followed by the n_ctx context-stream rows); z_ctx, z_q [B,n,F]: the rows'
-        `kernel_numbers`. Returns the new h_ctx, h_q and the context stream's keys and values
-        [B,n_ctx,D]."""
+        `kernel_numbers`. Returns the new h_ctx (None without ctx_out: only the context stream's keys
+        and values are wanted), h_q and the context stream's keys and values [B,n_ctx,D]."""
         x_ctx, x_q = self.ln1(h_ctx), self.ln1(h_q)
         q_ctx, k_ctx = self.kernel_inputs(z_ctx, self.q(x_ctx), self.k(x_ctx))
         q_q, k_q = self.kernel_inputs(z_q, self.q(x_q), self.k(x_q))
@@ -458,15 +463,17 @@ class ABD(nn.Module):
         if self.norm_weight is not None or self.kernel_dims:
             pens = [self.penalty(k) for k, _ in kvs]               # the last is the context stream's own
             pen_ctx, pen_q = (pens, pens[-1]), (pens, self.penalty(k_q))
-        a_ctx = attend(q_ctx, kvs, ctx.mask_ctx, self.bias(ctx.age_ctx) if self.recency else None,
-                       k_ctx, v_ctx, sb, pen_ctx, self.heads, self.drop)
-        a_q = attend(q_q, kvs, ctx.mask_q, self.bias(ctx.age_q) if self.recency else None,
-                     k_q, v_q, sb, pen_q, self.heads, self.drop)
-        outs = []
-        for h, a in ((h_ctx, a_ctx), (h_q, a_q)):
-            res = self.res(h) + self.out(a)
-            outs.append(res + self.ff(self.ln2(res)))
-        return outs[0], outs[1], k_ctx, v_ctx
+        a_q = attend(q_q, kvs, ctx.mask_q, self.bias(ctx.age_q), k_q, v_q, sb, pen_q, self.heads, self.drop)
+        h_q = self.update(h_q, a_q)
+        if not ctx_out:
+            return None, h_q, k_ctx, v_ctx
+        a_ctx = attend(q_ctx, kvs, ctx.mask_ctx, self.bias(ctx.age_ctx), k_ctx, v_ctx, sb, pen_ctx, self.heads,
+                       self.drop)
+        return self.update(h_ctx, a_ctx), h_q, k_ctx, v_ctx
+
+    def update(self, h, a):
+        res = self.res(h) + self.out(a)
+        return res + self.ff(self.ln2(res))
 
 
 # ----------------------------------------------------------------------------- context masks
@@ -531,24 +538,26 @@ class NPT(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.heads = RowHeads(cfg)
 
-    def run(self, emb_ctx, emb_q, prefix_k, prefix_v, ctx: Context, z_ctx, z_q):
+    def run(self, emb_ctx, emb_q, prefix_k, prefix_v, ctx: Context, z_ctx, z_q, ctx_out: bool = True):
         """emb_ctx [B,n_ctx,d,e] (context stream), emb_q [B,n_q,d,e] (query stream); prefix_k/v:
-        per ABD layer [B,P,D]; z_ctx, z_q: the rows' `kernel_numbers`. Returns the final h_ctx, h_q
-        and the context stream's per-ABD-layer keys and values [B,L,n_ctx,D]."""
+        per ABD layer [B,P,D]; z_ctx, z_q: the rows' `kernel_numbers`. Returns the final h_ctx (None
+        without ctx_out: the context stream then stops at the last ABD layer's keys and values, all
+        that the queries read of it), h_q and the context stream's per-ABD-layer keys and values
+        [B,L,n_ctx,D]."""
         h_ctx, h_q = emb_ctx, emb_q
         ks, vs = [], []
-        layer = 0
         for block in self.blocks:
             if isinstance(block, ABD):
                 s_ctx, s_q = h_ctx.shape, h_q.shape
+                layer = len(ks)
+                more = ctx_out or layer + 1 < self.cfg.abd_layers
                 c, q, k, v = block(h_ctx.flatten(-2), h_q.flatten(-2), prefix_k[layer], prefix_v[layer], ctx,
-                                   z_ctx, z_q)
-                h_ctx, h_q = c.view(s_ctx), q.view(s_q)
+                                   z_ctx, z_q, more)
+                h_ctx, h_q = c.view(s_ctx) if more else None, q.view(s_q)
                 ks.append(k)
                 vs.append(v)
-                layer += 1
             else:
-                h_ctx, h_q = block(h_ctx), block(h_q)
+                h_ctx, h_q = block(h_ctx) if h_ctx is not None else None, block(h_q)
         return h_ctx, h_q, torch.stack(ks, 1), torch.stack(vs, 1)
 
     def _inputs(self, num, cat, like):
@@ -561,13 +570,15 @@ class NPT(nn.Module):
         return num, cat
 
     def step(self, cache_k, cache_v, cache_valid, x_num, x_cat, x_y, x_valid,
-             window=None, y_context=None, cat_masked=None):
+             window=None, y_context=None, cat_masked=None, queries=None):
         """The CAUSAL computation (the STEP graph, and the training forward over a run of rows with
         an empty cache). `y_context` (training only) replaces the labels the context stream sees, for
-        stochastic target masking; `cat_masked` (training only) marks masked categorical entries.
+        stochastic target masking; `cat_masked` (training only) marks masked categorical entries;
+        `queries` [B,Q] (training only) are the rows of x that the query stream predicts (all of them
+        by default): a run's context rows cost little, its queries' attention over their windows a lot.
         cache_k/v: per ABD layer [B,W,Dc] (the STEP graph's inputs, one per layer: a slice of one
         stacked input is a copy in ONNX Runtime), or stacked [B,L,W,Dc] (training, evaluation).
-        Returns (h_ctx, h_q, new_k, new_v, ctx)."""
+        Returns (h_q, new_k, new_v, ctx)."""
         if torch.is_tensor(cache_k):
             cache_k, cache_v = cache_k.unbind(1), cache_v.unbind(1)
         x_num, x_cat = self._inputs(x_num, x_cat, x_y)
@@ -580,10 +591,15 @@ class NPT(nn.Module):
         y_ctx = x_y if y_context is None else y_context
         numbers = self.embed.numbers(x_num, x_cat, cat_masked)
         emb_ctx = self.embed(numbers, x_cat, cat_masked, y_ctx)
-        emb_q = self.embed(numbers, x_cat, cat_masked, torch.full_like(x_y, float("nan")))
         z = kernel_numbers(numbers)
-        h_ctx, h_q, k, v = self.run(emb_ctx, emb_q, cache_k, cache_v, ctx, z, z)
-        return h_ctx, h_q, k, v, ctx
+        q_rows = numbers, x_cat, cat_masked, x_y, z
+        if queries is not None:
+            ctx = Context(ctx.mask_ctx, ctx.age_ctx, rows_of(ctx.mask_q, queries), rows_of(ctx.age_q, queries))
+            q_rows = tuple(rows_of(t, queries) for t in q_rows)
+        q_numbers, q_cat, q_masked, q_y, z_q = q_rows
+        emb_q = self.embed(q_numbers, q_cat, q_masked, torch.full_like(q_y, float("nan")))
+        _, h_q, k, v = self.run(emb_ctx, emb_q, cache_k, cache_v, ctx, z, z_q, ctx_out=False)
+        return h_q, k, v, ctx
 
     def full(self, ctx_num, ctx_cat, ctx_y, ctx_valid, q_num, q_cat, q_valid,
              y_context=None, ctx_cat_masked=None, q_cat_masked=None):

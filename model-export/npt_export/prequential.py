@@ -42,7 +42,7 @@ class KeyedReference:
             L, Dm = cfg.abd_layers, cfg.cache_dim
             k, v, kv = self.state.setdefault(key, [torch.zeros(1, L, W, Dm), torch.zeros(1, L, W, Dm),
                                                    torch.zeros(1, W, dtype=torch.bool)])
-            _, h_q, nk, nv, ctx = self.model.step(k, v, kv, num, cat, yt, valid)
+            h_q, nk, nv, ctx = self.model.step(k, v, kv, num, cat, yt, valid)
             if labeled:
                 self.state[key] = [torch.cat([k[:, :, 1:], nk], 2), torch.cat([v[:, :, 1:], nv], 2),
                                    torch.cat([kv[:, 1:], valid], 1)]
@@ -85,7 +85,7 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
         for s in range(0, N, chunk):
             xn, xc, xy = (t[s:s + chunk][None].to(device) for t in (num, cat, y))
             xv = torch.ones(xy.shape, dtype=torch.bool, device=device)
-            _, h_q, nk, nv, _ = model.step(k, v, kv, xn, xc, xy, xv)
+            h_q, nk, nv, _ = model.step(k, v, kv, xn, xc, xy, xv)
             outs.append(tuple(o[0].cpu() for o in model.predict(h_q)))
             lab = ~torch.isnan(xy[0])
             k = torch.cat([k, nk[:, :, lab]], 2)[:, :, -W:]

@@ -33,7 +33,7 @@ from npt_export import data as D
 from npt_export.model import CAUSAL, CLASSIFICATION, NPT, NPTConfig
 from npt_export.prequential import evaluate_rows
 from npt_export.tasks import linear_argmax, nearest_prototype, rand_float, rand_int, random_tree
-from npt_export.train import CHECKPOINT_FILE, TrainConfig, class_scores, fit, save, start_from
+from npt_export.train import CHECKPOINT_FILE, TrainConfig, class_scores, fit, save, start_from, with_architecture
 
 PRIOR_VERSION = "stream-prior/1"
 
@@ -43,7 +43,8 @@ class PriorConfig:
     out: str = "models/prior"
     feature_slots: int = 32
     class_slots: int = 10
-    window: int = 256
+    arch: str = "deep"              # one of train.ARCHITECTURES: the layers, window and training runs
+    window: int = 0                 # 0 = the architecture's
     embed_dim: int = 8
     dropout: float = 0.0            # the prior is never seen twice, so nothing to regularise
     steps: int = 1500
@@ -180,20 +181,22 @@ def pretrain(pc: PriorConfig, quiet: bool = False) -> str:
     if pc.threads:
         torch.set_num_threads(pc.threads)
     schema = prior_schema(pc)
+    tc, arch = with_architecture(
+        TrainConfig(csv=PRIOR_VERSION, out=pc.out, device=pc.device, seed=pc.seed, steps=pc.steps, batch=pc.batch,
+                    lr=pc.lr, lam_anneal_frac=pc.lam_anneal_frac, eval_every=pc.eval_every, patience=pc.steps,
+                    threads=pc.threads, init=pc.init), {}, pc.arch)
+    window = pc.window or arch["window"]
     cfg = NPTConfig(num_means=[0.0] * pc.feature_slots, num_stds=[1.0] * pc.feature_slots, task=CLASSIFICATION,
                     n_classes=pc.class_slots, feature_slots=pc.feature_slots, class_slots=pc.class_slots,
-                    attention=CAUSAL, window=pc.window, feature_kernel=True, embed_dim=pc.embed_dim,
-                    dropout=pc.dropout)
+                    attention=CAUSAL, window=window, abd_layers=arch["abd_layers"], aba_layers=arch["aba_layers"],
+                    feature_kernel=True, embed_dim=pc.embed_dim, dropout=pc.dropout)
     model = NPT(cfg)
     if pc.init:
         start_from(model, pc.init)
     model = model.to(pc.device)
-    tc = TrainConfig(csv=PRIOR_VERSION, out=pc.out, device=pc.device, seed=pc.seed, steps=pc.steps, batch=pc.batch,
-                     lr=pc.lr, lam_anneal_frac=pc.lam_anneal_frac, eval_every=pc.eval_every, patience=pc.steps,
-                     threads=pc.threads, init=pc.init)
     held_out = torch.Generator().manual_seed(10_000 + pc.seed)
-    runs = [draw_run(pc, 4 * pc.window, held_out) for _ in range(pc.val_runs)]
-    length = tc.seq_mult * pc.window
+    runs = [draw_run(pc, 4 * window, held_out) for _ in range(pc.val_runs)]
+    length = tc.seq_mult * window
     os.makedirs(pc.out, exist_ok=True)
     path = os.path.join(pc.out, CHECKPOINT_FILE)
 

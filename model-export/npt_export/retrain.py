@@ -21,7 +21,7 @@ from npt_export import data as D
 from npt_export.export import export
 from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, REGRESSION
 from npt_export.store import StoreError, publish, read_manifest, version_dir
-from npt_export.train import CHECKPOINT_FILE, TrainConfig, train
+from npt_export.train import CHECKPOINT_FILE, TrainConfig, run_shape, train
 from nptstream.v1 import manifest_pb2 as mpb
 from nptstream.v1 import stream_pb2 as spb
 
@@ -132,9 +132,10 @@ def retrain(bootstrap: str, topic: str, store: str, last: int, base: str = "late
         data = os.path.join(tmp, "records.csv")
         keyed = write_csv(records, layout, data)
         out = os.path.join(tmp, "model")
+        arch = architecture_of(base_manifest)
         tc = TrainConfig(csv=data, target=layout.target, key=KEY_COLUMN if keyed else None, out=out, steps=steps,
-                         seed=seed, threads=threads, init=init)
-        export(train(tc, architecture_of(base_manifest), quiet=quiet, layout=layout), out)
+                         seed=seed, threads=threads, init=init, **run_shape(arch))
+        export(train(tc, arch, quiet=quiet, layout=layout), out)
         version = publish(out, store)
     if not quiet:
         how = f"fine-tuned {base_manifest.model_version}" if init else "trained from scratch"

@@ -3,21 +3,29 @@
     python -m npt_export.train --csv data.csv --target target --rows 0:9062 --out build/models/elec
 
 CAUSAL: a training example is a run of S = seq_mult * W consecutive labeled rows of one key. The
-query stream predicts every row from the W labeled rows before it, which is exactly the
-prequential serving computation. BIDIRECTIONAL: W context rows and the queries that follow them.
+query stream predicts its rows (all of them, or query_rows drawn at random) from the W labeled rows
+before each, which is exactly the prequential serving computation. BIDIRECTIONAL: W context rows
+and the queries that follow them.
+
 The objective is the paper's: stochastic feature masking (BERT-style) and target masking, with
 L = (1 - lam) * L_target + lam * L_features, lam cosine-annealed from 1 to a floor. Four runs in
 five get labels from a task drawn for that run and half a drift inside it (tasks.py), so that the model
 learns to read its context's labels instead of memorising the stream's concept.
+
+By default (--arch auto) it fits both ARCHITECTURES, one after the other, and keeps the one of
+lower validation loss: one ABD layer over 1,024 rows reads a long context as a learned kernel
+smoother does, two ABD layers over 256 rows model a stream's own concept better (measured in
+model-export/README.md); which one a stream wants is what its validation rows say.
 """
 from __future__ import annotations
 
 import argparse
 import math
 import os
+import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -25,7 +33,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from npt_export import data as D
-from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig, category_value, z_std
+from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig, category_value, rows_of, z_std
 from npt_export.tasks import relabel_runs
 
 CHECKPOINT_FILE = "checkpoint.pt"          # the best checkpoint, in the output folder
@@ -48,6 +56,8 @@ class TrainConfig:
     batch: int = 4                 # sequences (CAUSAL) or sets (BIDIRECTIONAL) per step
     seq_mult: int = 2              # CAUSAL: rows per sequence = seq_mult * window
     queries: int = 32              # BIDIRECTIONAL: queries per set
+    query_rows: int = 0            # CAUSAL: the rows of a run that the query stream predicts, drawn at random; 0 = all
+    arch: str = "auto"             # one of ARCHITECTURES; auto = each of them, keeping the best; custom = the flags
     lr: float = 1e-3
     weight_decay: float = 0.01
     flat_frac: float = 0.7         # lr flat, then cosine to 0 (the paper's schedule)
@@ -63,6 +73,32 @@ class TrainConfig:
     threads: int = 0               # torch CPU threads; 0 = torch's default
     init: str = ""                 # a checkpoint to fine-tune from, whose architecture the model keeps; "" = random weights
     export: bool = True
+
+
+# The architectures that --arch names, with the shape of their training runs. "deep" is what the
+# dataclasses' defaults give; "long" reads a longer window with one ABD layer, whose context rows then
+# need no attention of their own, so a run's cost is its queries' (query_rows) attention.
+ARCHITECTURES = {
+    "long": dict(abd_layers=1, aba_layers=1, window=1024, seq_mult=1, query_rows=256),
+    "deep": dict(abd_layers=2, aba_layers=2, window=256, seq_mult=2, query_rows=0),
+}
+RUN_SHAPE = ("seq_mult", "query_rows")     # the TrainConfig fields of an architecture; the rest are NPTConfig's
+
+
+def with_architecture(tc: TrainConfig, arch: dict, name: str) -> tuple[TrainConfig, dict]:
+    """tc and arch with the architecture `name` of ARCHITECTURES in them."""
+    preset = ARCHITECTURES[name]
+    return (replace(tc, arch=name, **{k: preset[k] for k in RUN_SHAPE}),
+            {**arch, **{k: v for k, v in preset.items() if k not in RUN_SHAPE}})
+
+
+def run_shape(arch: dict) -> dict:
+    """The run shape (RUN_SHAPE) of the architecture in ARCHITECTURES that has arch's layers and
+    window, for training such a model again (retrain.py); {} (the defaults) for any other."""
+    for preset in ARCHITECTURES.values():
+        if all(arch.get(k) == v for k, v in preset.items() if k not in RUN_SHAPE):
+            return {k: preset[k] for k in RUN_SHAPE}
+    return {}
 
 
 # ----------------------------------------------------------------------------- data
@@ -190,16 +226,24 @@ def training_loss(model: NPT, tc: TrainConfig, batch, gen: torch.Generator, lam:
     num, cat, y, valid = batch
     num_in, cat_in, cat_masked, ch_num, ch_cat = mask_features(cfg, num, cat, tc.p_feature, gen)
     y_ctx, y_masked = mask_targets(y, tc.p_target, gen)
-    # ctx, q: the rows of the context stream and of the query stream (all of them for CAUSAL).
+    dev = lambda t: t.to(device)
     if cfg.attention == CAUSAL:
-        ctx, q = slice(None), slice(None)
-        B, L, Dm = tc.batch, cfg.abd_layers, cfg.cache_dim
-        empty = torch.zeros(B, L, 0, Dm, device=device)
+        # The context stream stops at the last ABD layer's keys and values (NPT.run), so the query
+        # stream carries every loss: its rows' labels, and the features masked in them.
+        B, S = y.shape
+        queries = None
+        if 0 < tc.query_rows < S:
+            queries = torch.sort(torch.rand(B, S, generator=gen).argsort(1)[:, :tc.query_rows], 1).values
+        empty = torch.zeros(B, cfg.abd_layers, 0, cfg.cache_dim, device=device)
         no_cache = torch.zeros(B, 0, dtype=torch.bool, device=device)
-        args = [t.to(device) for t in (num_in, cat_in, y, valid, y_ctx, cat_masked)]
-        h_ctx, h_q, _, _, _ = model.step(empty, empty, no_cache, *args[:4], window=W,
-                                         y_context=args[4], cat_masked=args[5])
-        ctx_valid = valid
+        h_q, _, _, _ = model.step(empty, empty, no_cache, *map(dev, (num_in, cat_in, y, valid)), window=W,
+                                  y_context=dev(y_ctx), cat_masked=dev(cat_masked),
+                                  queries=None if queries is None else dev(queries))
+        pick = (lambda t: t) if queries is None else (lambda t: rows_of(t, queries))
+        l_q, n_q, correct = target_terms(model, h_q, dev(pick(y)), dev(pick(valid)))
+        lf, nf = feature_terms(model, h_q, dev(pick(num)), dev(pick(cat)), dev(pick(ch_num & valid[..., None])),
+                               dev(pick(ch_cat & valid[..., None])))
+        l_target = l_q / max(1, n_q)
     else:
         ctx, q = slice(None, W), slice(W, None)
         # Random context lengths (left padding), so that the short contexts of a key's start are seen too.
@@ -209,12 +253,11 @@ def training_loss(model: NPT, tc: TrainConfig, batch, gen: torch.Generator, lam:
         args = [t.to(device) for t in (num_in[:, ctx], cat_in[:, ctx], y[:, ctx], ctx_valid,
                                        num[:, q], cat[:, q], valid[:, q], y_ctx[:, ctx], cat_masked[:, ctx])]
         h_ctx, h_q, _ = model.full(*args[:7], y_context=args[7], ctx_cat_masked=args[8])
-    dev = lambda t: t.to(device)
-    l_q, n_q, correct = target_terms(model, h_q, dev(y[:, q]), dev(valid[:, q]))
-    l_ctx, n_ctx, _ = target_terms(model, h_ctx, dev(y[:, ctx]), dev(y_masked[:, ctx] & ctx_valid))
-    lf, nf = feature_terms(model, h_ctx, dev(num[:, ctx]), dev(cat[:, ctx]),
-                           dev(ch_num[:, ctx] & ctx_valid[..., None]), dev(ch_cat[:, ctx] & ctx_valid[..., None]))
-    l_target = (l_q + l_ctx) / max(1, n_q + n_ctx)
+        l_q, n_q, correct = target_terms(model, h_q, dev(y[:, q]), dev(valid[:, q]))
+        l_ctx, n_ctx, _ = target_terms(model, h_ctx, dev(y[:, ctx]), dev(y_masked[:, ctx] & ctx_valid))
+        lf, nf = feature_terms(model, h_ctx, dev(num[:, ctx]), dev(cat[:, ctx]),
+                               dev(ch_num[:, ctx] & ctx_valid[..., None]), dev(ch_cat[:, ctx] & ctx_valid[..., None]))
+        l_target = (l_q + l_ctx) / max(1, n_q + n_ctx)
     l_feat = lf / max(1, nf)
     return (1 - lam) * l_target + lam * l_feat, l_target.item(), correct / max(1, n_q)
 
@@ -377,6 +420,35 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
     return path
 
 
+def fit_architecture(tc: TrainConfig, cfg_arch: dict, quiet: bool = False) -> str:
+    """`train` with tc.arch: the architecture it names; for auto each of ARCHITECTURES in OUT/NAME,
+    the checkpoint of lowest validation loss then copied to OUT/checkpoint.pt (its training record
+    has every candidate's validation loss and seconds); custom trains cfg_arch as given. A model
+    fine-tuned from --init keeps that model's architecture. Returns the checkpoint's path."""
+    if tc.init:
+        return train(replace(tc, **run_shape(architecture(tc.init))), cfg_arch, quiet)
+    if tc.arch == "custom":
+        return train(tc, cfg_arch, quiet)
+    if tc.arch != "auto":
+        return train(*with_architecture(tc, cfg_arch, tc.arch), quiet)
+    fitted = {}
+    for name in ARCHITECTURES:
+        path = train(*with_architecture(replace(tc, out=os.path.join(tc.out, name)), cfg_arch, name), quiet)
+        record = torch.load(path, weights_only=False)["training"]
+        fitted[name] = {"val_loss": record["metrics"]["val_loss"], "seconds": record["seconds"]}
+    best = min(fitted, key=lambda name: fitted[name]["val_loss"])
+    ck = torch.load(os.path.join(tc.out, best, CHECKPOINT_FILE), weights_only=False)
+    ck["training"]["architectures"] = fitted
+    ck["train"]["out"] = tc.out
+    path = os.path.join(tc.out, CHECKPOINT_FILE)
+    torch.save(ck, path)
+    for name in ARCHITECTURES:
+        shutil.rmtree(os.path.join(tc.out, name))
+    if not quiet:
+        print("kept " + best + "; validation loss " + ", ".join(f"{n} {f['val_loss']:.4f}" for n, f in fitted.items()))
+    return path
+
+
 # Buffers that come from the training rows: a fine-tuned model keeps its own data's.
 STANDARDISATION = ("embed.num_mean", "embed.num_std", "embed.cat_values")
 # What a fine-tuned model takes from the checkpoint it starts from, besides ARCH_ARGS.
@@ -445,15 +517,21 @@ def parse_args(argv):
     add_field(p, NPTConfig, "attention", choices=[CAUSAL, BIDIRECTIONAL])
     for f in ARCH_ARGS[1:]:
         add_field(p, NPTConfig, f)
+    add_field(p, TrainConfig, "arch", choices=["auto", *ARCHITECTURES, "custom"],
+              help="auto: train each architecture and keep the one of lower validation loss; custom: the flags below")
     add_field(p, TrainConfig, "init", help="a checkpoint.pt to fine-tune from, whose architecture the model keeps: a "
               "prior model's (npt_export.prior), or a stream model's of the same features and classes; with --steps 0 "
               "the prior model serves the stream as it is")
-    for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries", "lr",
+    for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries", "query_rows", "lr",
               "weight_decay", "flat_frac", "p_feature", "p_target", "p_relabel", "p_drift", "lam_floor",
               "lam_anneal_frac", "val_frac"):
         add_field(p, TrainConfig, f)
     p.add_argument("--no-export", dest="export", action="store_false")   # TrainConfig.export is True
     a = p.parse_args(argv)
+    given = {t.split("=")[0] for t in argv if t.startswith("--")}
+    preset = sorted(given & {"--" + k.replace("_", "-") for k in ARCHITECTURES["long"]})
+    if preset and a.arch != "custom":
+        p.error(f"{preset[0]} is set by --arch {a.arch}; add --arch custom to set it yourself")
     arch = {f: getattr(a, f) for f in ARCH_ARGS}
     tc = TrainConfig(**{k: getattr(a, k) for k in TrainConfig.__dataclass_fields__})
     return tc, arch
@@ -462,7 +540,7 @@ def parse_args(argv):
 def main(argv=None):
     tc, arch = parse_args(argv if argv is not None else sys.argv[1:])
     try:
-        path = train(tc, arch)
+        path = fit_architecture(tc, arch)
         if tc.export:
             from npt_export.export import export
             export(path, tc.out)

@@ -12,14 +12,14 @@ torch.set_num_threads(1)
 
 
 def tiny(attention=CAUSAL, recency=True, task=CLASSIFICATION, window=8, seed=0, n_cat=1, kv_heads=0,
-         distance_attention=True, feature_kernel=False) -> NPT:
+         distance_attention=True, feature_kernel=False, layers=2) -> NPT:
     """A small random model (2 numeric + n_cat categorical features), in eval mode; kv_heads 1 =
     multi-query ABD attention."""
     torch.manual_seed(seed)
     cfg = NPTConfig(num_means=[1.0, -2.0], num_stds=[2.0, 0.5], cat_sizes=[5] * n_cat, task=task,
                     n_classes=3, y_mean=3.0, y_std=2.0, attention=attention, window=window,
                     recency=recency, distance_attention=distance_attention, feature_kernel=feature_kernel,
-                    embed_dim=8, abd_layers=2, aba_layers=2, heads=2, kv_heads=kv_heads)
+                    embed_dim=8, abd_layers=layers, aba_layers=layers, heads=2, kv_heads=kv_heads)
     return NPT(cfg).eval()
 
 
@@ -46,9 +46,9 @@ def exported(tmp_path_factory):
         data = os.path.join(folder, fixtures.DATA_FILE)
         fixtures.write_csv(data, spec["regression"], seed=0)
         tc = TrainConfig(csv=data, target="target", key="key", out=folder, steps=4, batch=2, seed=spec.get("train_seed", 0),
-                         eval_every=2, queries=4)
+                         eval_every=2, queries=4, **fixtures.run_shape_of(spec))
         arch = dict(attention=spec["attention"], window=8, recency=spec["recency"], embed_dim=8,
-                    abd_layers=2, aba_layers=1, heads=2, kv_heads=spec.get("kv_heads", 0))
+                    **fixtures.layers_of(spec), heads=2, kv_heads=spec.get("kv_heads", 0))
         if spec.get("prior"):
             tc.init = fixtures.tiny_prior(folder, window=8, steps=2)
         export(train(tc, arch, quiet=True), folder)

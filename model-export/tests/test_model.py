@@ -20,7 +20,7 @@ def step(model, num, cat, y, cache=None, valid=None, W=None):
         cache = (z, z, torch.zeros(B, W, dtype=torch.bool))
     valid = torch.ones(B, M, dtype=torch.bool) if valid is None else valid
     with torch.no_grad():
-        _, h_q, k, v, ctx = model.step(*cache, num, cat, y, valid)
+        h_q, k, v, ctx = model.step(*cache, num, cat, y, valid)
         return model.predict(h_q)[0], k, v, ctx
 
 
@@ -40,7 +40,7 @@ def test_shapes():
     r = tiny(CAUSAL, task=REGRESSION)
     with torch.no_grad():
         mean, std = r.predict(r.step(*(torch.zeros(3, 2, 8, r.cfg.cache_dim),) * 2, torch.zeros(3, 8, dtype=torch.bool),
-                                     num, cat, y, torch.ones(3, 5, dtype=torch.bool))[1])
+                                     num, cat, y, torch.ones(3, 5, dtype=torch.bool))[0])
     assert mean.shape == std.shape == (3, 5) and (std > 0).all()
     b = tiny(BIDIRECTIONAL)
     cn, cc, cy = rows(b, 2, 8, p_unlabeled=0)
@@ -106,6 +106,23 @@ def test_context_permutation_invariant_without_recency_only(attention):
         return (a - b).abs().max()
     assert shuffled_diff(tiny(attention, recency=False)) < ATOL
     assert shuffled_diff(tiny(attention, recency=True)) > 1e-3
+
+
+def test_training_queries_are_the_served_rows():
+    """Training predicts a random subset of a run's rows (TrainConfig.query_rows): each is what
+    serving the whole run predicts for that row, for every layer count (the context stream stops at
+    the last ABD layer's keys and values)."""
+    for layers in (1, 2):
+        m = tiny(CAUSAL, layers=layers)
+        num, cat, y = rows(m, 2, 12)
+        whole = step(m, num, cat, y)[0]
+        queries = torch.tensor([[0, 5, 11], [3, 4, 9]])
+        z = torch.zeros(2, layers, m.cfg.window, m.cfg.cache_dim)
+        with torch.no_grad():
+            h_q = m.step(z, z, torch.zeros(2, m.cfg.window, dtype=torch.bool), num, cat, y,
+                         torch.ones(2, 12, dtype=torch.bool), queries=queries)[0]
+        picked = m.predict(h_q)[0]
+        assert (picked - whole[torch.arange(2)[:, None], queries]).abs().max() < ATOL
 
 
 def test_sets_and_queries_are_independent():

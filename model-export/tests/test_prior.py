@@ -64,8 +64,8 @@ def test_a_prior_model_serves_a_stream_of_its_own_schema():
     cat = torch.tensor([[[1], [2], [0]]])
     y = torch.tensor([[0.0, 2.0, float("nan")]])
     empty = torch.zeros(1, 2, 16, model.cfg.cache_dim)
-    _, h_q, _, _, _ = model.step(empty, empty, torch.zeros(1, 16, dtype=torch.bool), num, cat, y,
-                                 torch.ones(1, 3, dtype=torch.bool))
+    h_q, _, _, _ = model.step(empty, empty, torch.zeros(1, 16, dtype=torch.bool), num, cat, y,
+                              torch.ones(1, 3, dtype=torch.bool))
     probs = model.predict(h_q)[0]
     assert probs.shape == (1, 3, 3)                          # the stream's classes only
     assert torch.allclose(probs.sum(-1), torch.ones(1, 3))

@@ -18,7 +18,7 @@ import numpy as np
 from npt_export import data as D
 from npt_export.export import load
 from npt_export.prequential import evaluate_rows
-from npt_export.train import Stream, parse_args, shifted_labels, train
+from npt_export.train import Stream, fit_architecture, parse_args, shifted_labels
 
 TRAIN_SHARE = 0.2
 BLOCK = 1000
@@ -53,14 +53,15 @@ def main(argv=None):
         argv += ["--rows", f"0:{start}"]
     tc, arch = parse_args(argv + ["--no-export"])
     t0 = time.time()
-    model, schema, ck = load(train(tc, arch, quiet=True))
+    model, schema, ck = load(fit_architecture(tc, arch, quiet=True))
     seconds = time.time() - t0
     table = D.encode(schema, header, rows)
     ok = (predictions(model, table) == table.y)[start:]
     follows = follow_rate(model, table, start)
     blocks = " ".join(f"{100 * ok[i:i + BLOCK].mean():.0f}" for i in range(0, len(ok), BLOCK))
+    kept = f"{ck['train']['arch']}, best step {ck['training']['best_step']}"
     print(f"{name}: accuracy {100 * ok.mean():.2f}%, follows shifted labels {100 * follows:.1f}%, "
-          f"trained {seconds:.0f} s (best step {ck['training']['best_step']}) | per {BLOCK} rows: {blocks}", flush=True)
+          f"trained {seconds:.0f} s ({kept}) | per {BLOCK} rows: {blocks}", flush=True)
 
 
 if __name__ == "__main__":

@@ -97,11 +97,12 @@ public final class Bench {
         Report.write(streams, outcomes, probes, speed, c.out);
     }
 
-    /** The speed sweep on a model of the default architecture, served up to the largest W of the sweep. */
+    /** The speed sweep on a model of the deep architecture (the model's defaults), served up to the largest W of the sweep. */
     private static SpeedSweep.Result speedSweep(BenchStream elec, NptModels models, BenchConfig c) throws Exception {
         int maxWindow = c.windows[c.windows.length - 1];
         Path speedModel = models.ensure(elec, c.out.resolve("models/speed-w" + maxWindow),
-                List.of("--window", Integer.toString(maxWindow), "--steps", "3", "--eval-every", "3", "--batch", "1", "--seq-mult", "1"));
+                List.of("--arch", "custom", "--window", Integer.toString(maxWindow), "--steps", "3", "--eval-every", "3",
+                        "--batch", "1", "--seq-mult", "1"));
         return sweep(elec, speedModel, c);
     }
 

@@ -25,6 +25,8 @@ public final class NptFixtures {
     public static final String CAUSAL_REG = "causal-reg";
     /** causal-cls trained again, with multi-query attention: the same layout, another version and cache width. */
     public static final String CAUSAL_CLS_RETRAINED = "causal-cls-retrained";
+    /** causal-cls's layout with one ABD and one ABA layer (train.ARCHITECTURES' "long" shape). */
+    public static final String CAUSAL_CLS_LONG = "causal-cls-long";
     /** A prior model (feature and class slots) fine-tuned on causal-cls's stream: served like any other. */
     public static final String PRIOR_CLS = "prior-cls";
 

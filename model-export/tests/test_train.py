@@ -1,0 +1,42 @@
+"""The trainer's choice of architecture (--arch, train.ARCHITECTURES)."""
+import random
+import shlex
+
+import pytest
+import torch
+
+from npt_export.export import training_command
+from npt_export.train import ARCHITECTURES, CHECKPOINT_FILE, fit_architecture, parse_args, run_shape
+
+
+def test_auto_keeps_the_architecture_of_lower_validation_loss(tmp_path):
+    data = tmp_path / "s.csv"
+    rnd = random.Random(0)
+    rows = [(rnd.gauss(0, 1), rnd.gauss(0, 1)) for _ in range(400)]
+    data.write_text("a,b,target\n" + "".join(f"{a},{b},{int(a + b > 0)}\n" for a, b in rows))
+    out = tmp_path / "model"
+    tc, arch = parse_args(["--csv", str(data), "--out", str(out), "--steps", "2", "--eval-every", "1", "--batch", "1",
+                           "--threads", "1", "--no-export"])
+    ck = torch.load(fit_architecture(tc, arch, quiet=True), weights_only=False)
+    fitted = ck["training"]["architectures"]
+    assert set(fitted) == set(ARCHITECTURES)
+    kept = min(fitted, key=lambda name: fitted[name]["val_loss"])
+    assert ck["train"]["arch"] == kept and ck["config"]["abd_layers"] == ARCHITECTURES[kept]["abd_layers"]
+    assert ck["config"]["window"] == ARCHITECTURES[kept]["window"]
+    assert sorted(p.name for p in out.iterdir()) == [CHECKPOINT_FILE]      # the candidates' folders are gone
+    again, _ = parse_args(shlex.split(training_command(ck))[3:])            # the manifest's command runs
+    assert again.arch == kept and again.out == str(out)
+
+
+def test_an_architecture_flag_needs_arch_custom(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--csv", "s.csv", "--out", "m", "--window=512"])
+    assert "--window is set by --arch auto; add --arch custom to set it yourself" in capsys.readouterr().err
+    tc, arch = parse_args(["--csv", "s.csv", "--out", "m", "--arch", "custom", "--window", "512"])
+    assert arch["window"] == 512 and tc.arch == "custom"
+
+
+def test_retraining_keeps_an_architectures_run_shape():
+    long = {k: v for k, v in ARCHITECTURES["long"].items() if k not in ("seq_mult", "query_rows")}
+    assert run_shape({**long, "heads": 4}) == {"seq_mult": 1, "query_rows": 256}
+    assert run_shape({**long, "window": 512}) == {}
