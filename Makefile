@@ -41,8 +41,8 @@ $(ROOT)/build/models/elec/manifest.pb: | venv proto
 		--target target --rows 0:9062 --out $(ROOT)/build/models/elec
 
 # The prior model (model-export/npt_export/prior.py), pretrained on synthetic drifting streams and
-# shipped in models/prior; this trains it again, deterministic by seed (CPU: about 40 minutes on
-# 2 cores). On a GPU: make prior PRIOR_ARGS="--device cuda --steps 20000 --batch 32"; `--init
+# shipped in models/prior; this trains it again, deterministic by seed (CPU: about 23 minutes on
+# 2 cores shared with two other jobs). On a GPU: make prior PRIOR_ARGS="--device cuda --steps 20000 --batch 32"; `--init
 # models/prior/checkpoint.pt` pretrains the shipped one further.
 prior: | venv proto
 	cd model-export && PYTHONPATH=$(PYPATH) $(PY) -m npt_export.prior --out $(ROOT)/models/prior $(PRIOR_ARGS)

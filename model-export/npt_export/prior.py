@@ -43,11 +43,11 @@ class PriorConfig:
     out: str = "models/prior"
     feature_slots: int = 32
     class_slots: int = 10
-    arch: str = "deep"              # one of train.ARCHITECTURES: the layers, window and training runs
+    arch: str = "long"              # one of train.ARCHITECTURES: the layers, window and training runs
     window: int = 0                 # 0 = the architecture's
     embed_dim: int = 8
     dropout: float = 0.0            # the prior is never seen twice, so nothing to regularise
-    steps: int = 1500
+    steps: int = 2500
     batch: int = 4
     lr: float = 1e-3
     # The feature loss's weight starts at its floor: a prior's features are random by construction,
@@ -57,7 +57,7 @@ class PriorConfig:
     threads: int = 0                # torch CPU threads; 0 = torch's default
     device: str = "cpu"
     val_runs: int = 8               # held-out runs of the prior (a fixed seed), scored prequentially
-    eval_every: int = 250
+    eval_every: int = 500
     init: str = ""                  # a prior model's checkpoint to pretrain further (same slots and size); "" = random weights
 
 

@@ -54,12 +54,12 @@ def test_the_prior_model_predicts_from_its_contexts_labels(tmp_path):
 
 
 def test_the_prior_model_depends_little_on_column_order(tmp_path):
-    """Permuting the stream's columns moves its prequential accuracy by less than 5 points. The issue
+    """Permuting the stream's columns moves its prequential accuracy by less than 2 points. The issue
     asks for 0.5: pretraining places a run's features in random slots, but after the shipped CPU
-    prior's 1,500 steps its per-slot weights are not yet alike, and the three orders here score
-    56.6%, 53.7% and 55.8% (model-export/README.md): a regression bound, not the issue's criterion."""
+    prior's 2,500 steps its per-slot weights are not yet alike, and the three orders here score
+    71.92%, 71.04% and 71.44% (model-export/README.md): a regression bound, not the issue's criterion."""
     accuracy = []
     for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 4, 0, 3, 1]):
         model, table = served(tmp_path, order)
         accuracy.append(float((predictions(model, table) == table.y)[BIND_ROWS:].mean()))
-    assert max(accuracy) - min(accuracy) < 0.05, accuracy
+    assert max(accuracy) - min(accuracy) < 0.02, accuracy
