@@ -32,7 +32,7 @@ $(FIXTURES)/.done: venv proto $(shell find model-export/npt_export -name '*.py' 
 	PYTHONPATH=$(PYPATH) $(PY) -m npt_export.fixtures $(FIXTURES)
 	touch $@
 
-# The default Elec2 model (CAUSAL, trained on rows 0:9062; both architectures of `--arch auto`, about 10
+# The default Elec2 model (CAUSAL, trained on rows 0:9062; both architectures of `--arch auto`, about 5
 # minutes on 2 cores, and Elec2 keeps the deep one, W 256); kept once built.
 export ELEC_CSV ?= $(ROOT)/../shared/data/streams/electricity.csv
 model: $(ROOT)/build/models/elec/manifest.pb

@@ -77,10 +77,12 @@ FIXTURES = {
 
 
 def layers_of(spec: dict) -> dict:
+    """A fixture's ABD and ABA layers: 2 and 1 (small, and both kinds) unless its spec says."""
     return dict(abd_layers=spec.get("abd_layers", 2), aba_layers=spec.get("aba_layers", 1))
 
 
 def run_shape_of(spec: dict) -> dict:
+    """The TrainConfig run shape (train.RUN_SHAPE) that a fixture's spec sets."""
     return {k: spec[k] for k in RUN_SHAPE if k in spec}
 
 
