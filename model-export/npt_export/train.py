@@ -431,13 +431,14 @@ def fit_architecture(tc: TrainConfig, cfg_arch: dict, quiet: bool = False) -> st
         return train(tc, cfg_arch, quiet)
     if tc.arch != "auto":
         return train(*with_architecture(tc, cfg_arch, tc.arch), quiet)
-    fitted = {}
+    checkpoints = {}
     for name in ARCHITECTURES:
         path = train(*with_architecture(replace(tc, out=os.path.join(tc.out, name)), cfg_arch, name), quiet)
-        record = torch.load(path, weights_only=False)["training"]
-        fitted[name] = {"val_loss": record["metrics"]["val_loss"], "seconds": record["seconds"]}
+        checkpoints[name] = torch.load(path, weights_only=False)
+    fitted = {name: {"val_loss": ck["training"]["metrics"]["val_loss"], "seconds": ck["training"]["seconds"]}
+              for name, ck in checkpoints.items()}
     best = min(fitted, key=lambda name: fitted[name]["val_loss"])
-    ck = torch.load(os.path.join(tc.out, best, CHECKPOINT_FILE), weights_only=False)
+    ck = checkpoints[best]
     ck["training"]["architectures"] = fitted
     ck["train"]["out"] = tc.out
     path = os.path.join(tc.out, CHECKPOINT_FILE)
@@ -529,7 +530,7 @@ def parse_args(argv):
     p.add_argument("--no-export", dest="export", action="store_false")   # TrainConfig.export is True
     a = p.parse_args(argv)
     given = {t.split("=")[0] for t in argv if t.startswith("--")}
-    preset = sorted(given & {"--" + k.replace("_", "-") for k in ARCHITECTURES["long"]})
+    preset = sorted(given & {"--" + k.replace("_", "-") for fields in ARCHITECTURES.values() for k in fields})
     if preset and a.arch != "custom":
         p.error(f"{preset[0]} is set by --arch {a.arch}; add --arch custom to set it yourself")
     arch = {f: getattr(a, f) for f in ARCH_ARGS}
