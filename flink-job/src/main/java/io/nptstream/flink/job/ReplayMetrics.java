@@ -83,7 +83,11 @@ public final class ReplayMetrics implements MetricReporter, MetricReporterFactor
     /** Keeps the value and drops the gauge, which holds the operator (and its cache) in memory. */
     @Override
     public void notifyOfRemovedMetric(Metric metric, String name, MetricGroup group) {
-        for (Kept k : JOBS.getOrDefault(group.getAllVariables().get("<job_name>"), List.of())) {
+        String job = group.getAllVariables().get("<job_name>");
+        if (job == null) {
+            return;     // a TaskManager's or JobManager's own metric, removed at shutdown: never kept
+        }
+        for (Kept k : JOBS.getOrDefault(job, List.of())) {
             if (k.gauge == metric) {
                 k.last = ((Number) ((Gauge<?>) metric).getValue()).doubleValue();
                 k.gauge = null;
