@@ -17,6 +17,11 @@ import java.util.Map;
  * a figure is missing or not a number, so `make bench-quick` can guard `make test`.
  */
 public final class Bench {
+    /** The prior model's speed is compared with the stream model's at this window (issue 14's W). */
+    static final int PRIOR_SPEED_WINDOW = 256;
+    /** Each model of that comparison is replayed this many times, in turn. */
+    private static final int PRIOR_SPEED_ROUNDS = 3;
+
     private Bench() {}
 
     public static void main(String[] args) throws Exception {
@@ -56,7 +61,7 @@ public final class Bench {
             Path elecModel = Files.isRegularFile(c.electricityModel.resolve(ModelBundle.MANIFEST_FILE)) ? c.electricityModel
                     : models.ensure(elec, c.out.resolve("models/electricity"), List.of());
             compare(elec, elecModel, models, c, streams, outcomes, probes, null);
-            speed = c.noSpeed ? null : speedSweep(elec, models, c);
+            speed = c.noSpeed ? null : speedSweep(elec, elecModel, models, c);
             Report.write(streams, outcomes, probes, speed, c.out);
             for (BenchStream s : SyntheticStreams.write(c.out.resolve("streams"), c.syntheticRows)) {
                 compare(s, models.ensure(s, c.out.resolve("models/" + s.name()), List.of()), models, c, streams, outcomes, probes, speed);
@@ -83,9 +88,7 @@ public final class Bench {
         System.out.printf(Locale.ROOT, "  NPT follows shifted context labels on %.2f%% of scored rows%n", 100 * follows);
         probes.put(s.name(), follows);
         if (!c.quick && Files.isRegularFile(c.prior)) {
-            Path bound = models.ensure(s, c.out.resolve("models-prior/" + s.name()),
-                    List.of("--init", c.prior.toAbsolutePath().toString(), "--steps", "0"));
-            NptRunner.Result prior = NptRunner.run(s, bound, Outcome.NPT_PRIOR, new NptOperatorConfig(),
+            NptRunner.Result prior = NptRunner.run(s, priorModel(s, models, c), Outcome.NPT_PRIOR, new NptOperatorConfig(),
                     c.out.resolve("predictions/" + s.name() + "-prior.csv"), c.out.resolve("probe-prior"));
             outcomes.add(print(prior.outcome()));
             probes.put(s.name() + Report.PRIOR_PROBE, prior.follows());
@@ -97,13 +100,29 @@ public final class Bench {
         Report.write(streams, outcomes, probes, speed, c.out);
     }
 
-    /** The speed sweep on a model of the deep architecture (the model's defaults), served up to the largest W of the sweep. */
-    private static SpeedSweep.Result speedSweep(BenchStream elec, NptModels models, BenchConfig c) throws Exception {
+    /** The prior model bound to {@code s}'s schema, untrained on it (zero-shot). */
+    private static Path priorModel(BenchStream s, NptModels models, BenchConfig c) throws Exception {
+        return models.ensure(s, c.out.resolve("models-prior/" + s.name()),
+                List.of("--init", c.prior.toAbsolutePath().toString(), "--steps", "0"));
+    }
+
+    /**
+     * The speed sweep on a model of the deep architecture (the model's defaults), served up to the
+     * largest W of the sweep; then, when there is a prior model, its speed against the Elec2 stream
+     * model's at equal load.
+     */
+    private static SpeedSweep.Result speedSweep(BenchStream elec, Path elecModel, NptModels models, BenchConfig c)
+            throws Exception {
         int maxWindow = c.windows[c.windows.length - 1];
         Path speedModel = models.ensure(elec, c.out.resolve("models/speed-w" + maxWindow),
                 List.of("--arch", "custom", "--window", Integer.toString(maxWindow), "--steps", "3", "--eval-every", "3",
                         "--batch", "1", "--seq-mult", "1"));
-        return sweep(elec, speedModel, c);
+        SpeedSweep.Result speed = sweep(elec, speedModel, c);
+        if (!Files.isRegularFile(c.prior)) {
+            return speed;
+        }
+        return speed.withPrior(new SpeedSweep(elec, elecModel, c.out.resolve("speed")).against(priorModel(elec, models, c),
+                PRIOR_SPEED_WINDOW, new NptOperatorConfig().batchSize, c.speedRows, PRIOR_SPEED_ROUNDS));
     }
 
     private static SpeedSweep.Result sweep(BenchStream s, Path model, BenchConfig c) throws Exception {
@@ -167,6 +186,9 @@ public final class Bench {
         }
         if (!(speed.rooflineShare() > 0)) {
             problems.add("no roofline ratio (peak " + speed.peakGflops() + " GFLOP/s)");
+        }
+        if (speed.prior() != null && !(speed.prior().slowdown() > 0)) {
+            problems.add("no speed of the prior model against the stream model: " + speed.prior());
         }
         for (BenchStream s : streams) {
             String png = "accuracy-" + s.name() + ".png";

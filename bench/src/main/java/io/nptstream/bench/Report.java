@@ -4,6 +4,7 @@ import io.nptstream.flink.config.NptOperatorConfig.Inference;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -25,6 +26,8 @@ public final class Report {
     static final double RECOVERY_MARGIN = 0.02;
     /** The prior model's goal, zero-shot: within this many points of the best MOA learner. */
     static final double ZERO_SHOT_MARGIN = 0.02;
+    /** The prior model's goal on speed: at most this many times the stream model's time per record. */
+    static final double PRIOR_SLOWDOWN_GOAL = 2;
     /** NPT's goal on the context probe: its predictions follow the shifted labels this often. */
     static final double PROBE_GOAL = 0.9;
     /** NPT's goal on Elec2, where the first model scored 91.88%: learning from the context must not cost it. */
@@ -64,6 +67,13 @@ public final class Report {
                         + "is %.1f GFLOP/s against a measured float32 MatMul peak of %.1f GFLOP/s: %.1f%% of roofline.\n",
                 speed.rooflineWindow(), speed.flopsPerRecord() / 1e6, speed.achievedGflops(), speed.peakGflops(),
                 100 * speed.rooflineShare()));
+        SpeedSweep.Pair prior = speed.prior();
+        if (prior != null) {
+            md.append(String.format(Locale.ROOT, "%nThe prior model (%s) against the stream model (%s) at W=%d, batch %d, cached, "
+                            + "replayed in turn: %s records/s against %s; %.2fx the stream model's time per record (medians).%n",
+                    prior.other(), prior.base(), prior.window(), prior.batchSize(), rates(prior.otherRecordsPerSecond()),
+                    rates(prior.baseRecordsPerSecond()), prior.slowdown()));
+        }
         if (speed.find(256, 1, Inference.CACHED) == null) {
             return md.toString();   // the goals are stated at W = 256
         }
@@ -74,6 +84,10 @@ public final class Report {
                 md.append(String.format(Locale.ROOT, "- >= 10,000 prequential records/s at W=256, default model (electricity replay): %.0f (%s)%n",
                         o.recordsPerSecond(), verdict(o.recordsPerSecond() >= 10_000))));
         md.append(String.format(Locale.ROOT, "- >= 25%% of roofline: %.1f%% (%s)%n", 100 * speed.rooflineShare(), verdict(speed.rooflineShare() >= 0.25)));
+        if (prior != null) {
+            md.append(String.format(Locale.ROOT, "- prior model's cached speed within %.0fx of the stream model's at W=%d: %.2fx (%s)%n",
+                    PRIOR_SLOWDOWN_GOAL, prior.window(), prior.slowdown(), verdict(prior.slowdown() <= PRIOR_SLOWDOWN_GOAL)));
+        }
         md.append(String.format(Locale.ROOT, "%nLoad average when written (other work on this machine slows every figure): %s%n", loadAverage()));
         return md.toString();
     }
@@ -119,7 +133,7 @@ public final class Report {
         for (BenchStream s : drifting) {
             long from = s.abruptDriftRow() - s.trainRows();
             List<Outcome> here = outcomes.stream().filter(o -> o.stream().equals(s.name())).toList();
-            double[] best = java.util.Arrays.stream(RECOVERY_ROWS)
+            double[] best = Arrays.stream(RECOVERY_ROWS)
                     .mapToDouble(rows -> here.stream().mapToDouble(x -> x.accuracy(from, from + rows)).max().orElse(Double.NaN))
                     .toArray();
             for (Outcome o : here) {
@@ -205,7 +219,7 @@ public final class Report {
             j.append(String.format(Locale.ROOT, "    {\"stream\": \"%s\", \"learner\": \"%s\", \"scored\": %d, \"accuracy\": %s, "
                             + "\"records_per_second\": %s, \"p50_latency_us\": %s, \"p99_latency_us\": %s, \"window\": %d, \"windowed_accuracy\": [%s]}%s\n",
                     o.stream(), o.learner(), o.scored(), num(o.accuracy()), num(o.recordsPerSecond()), num(o.p50LatencyUs()),
-                    num(o.p99LatencyUs()), o.window(), java.util.Arrays.stream(o.windowedAccuracy()).mapToObj(Report::num)
+                    num(o.p99LatencyUs()), o.window(), Arrays.stream(o.windowedAccuracy()).mapToObj(Report::num)
                             .collect(Collectors.joining(", ")), i + 1 < outcomes.size() ? "," : ""));
         }
         j.append("  ]");
@@ -226,10 +240,26 @@ public final class Report {
                         m.cacheBytes(), i + 1 < speed.memory().size() ? "," : ""));
             }
             j.append(String.format(Locale.ROOT, "    ],\n    \"roofline\": {\"window\": %d, \"flops_per_record\": %s, \"peak_gflops\": %s, "
-                            + "\"achieved_gflops\": %s, \"share\": %s}\n  }", speed.rooflineWindow(), num(speed.flopsPerRecord()),
+                            + "\"achieved_gflops\": %s, \"share\": %s}", speed.rooflineWindow(), num(speed.flopsPerRecord()),
                     num(speed.peakGflops()), num(speed.achievedGflops()), num(speed.rooflineShare())));
+            SpeedSweep.Pair prior = speed.prior();
+            if (prior != null) {
+                j.append(String.format(Locale.ROOT, ",\n    \"prior\": {\"model\": \"%s\", \"stream_model\": \"%s\", \"window\": %d, "
+                                + "\"batch_size\": %d, \"records_per_second\": [%s], \"stream_model_records_per_second\": [%s], "
+                                + "\"slowdown\": %s}", prior.other(), prior.base(), prior.window(), prior.batchSize(),
+                        nums(prior.otherRecordsPerSecond()), nums(prior.baseRecordsPerSecond()), num(prior.slowdown())));
+            }
+            j.append("\n  }");
         }
         return j.append("\n}\n").toString();
+    }
+
+    private static String nums(double[] v) {
+        return Arrays.stream(v).mapToObj(Report::num).collect(Collectors.joining(", "));
+    }
+
+    private static String rates(double[] v) {
+        return Arrays.stream(v).mapToObj(x -> String.format(Locale.ROOT, "%.0f", x)).collect(Collectors.joining(" / "));
     }
 
     private static String num(double v) {

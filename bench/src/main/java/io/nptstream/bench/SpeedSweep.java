@@ -8,6 +8,7 @@ import io.nptstream.proto.Manifest;
 import io.nptstream.flink.operator.NptPredict;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -24,9 +25,34 @@ public final class SpeedSweep {
     /** Per key at window W: raw history kept in state, and the key/value cache. */
     public record Memory(int window, long stateBytes, long cacheBytes) {}
 
-    /** Figures of the sweep; {@code flopsPerRecord} at W = {@code rooflineWindow}. */
+    /**
+     * Two models replayed in turn on the same rows, window and batch size, so that both see the same
+     * load: records/s of each round, in the order run.
+     */
+    public record Pair(String base, String other, int window, int batchSize, double[] baseRecordsPerSecond,
+                       double[] otherRecordsPerSecond) {
+        /** How many times slower the other model is: the base's median throughput over the other's. */
+        public double slowdown() {
+            return median(baseRecordsPerSecond) / median(otherRecordsPerSecond);
+        }
+
+        static double median(double[] v) {
+            double[] s = v.clone();
+            Arrays.sort(s);
+            return s.length == 0 ? Double.NaN : s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        }
+    }
+
+    /**
+     * Figures of the sweep; {@code flopsPerRecord} at W = {@code rooflineWindow}; {@code prior}, when
+     * there is a prior model, its speed against the sweep's stream at equal load (else null).
+     */
     public record Result(String model, List<Point> points, List<Memory> memory, double flopsPerRecord,
-                         int rooflineWindow, double peakGflops, double achievedGflops) {
+                         int rooflineWindow, double peakGflops, double achievedGflops, Pair prior) {
+
+        public Result withPrior(Pair pair) {
+            return new Result(model, points, memory, flopsPerRecord, rooflineWindow, peakGflops, achievedGflops, pair);
+        }
 
         /** RECOMPUTE's p50 latency over the cached one's, both at batch size 1. */
         public double speedup(int window) {
@@ -69,9 +95,9 @@ public final class SpeedSweep {
             long warm = (long) historyLayers * w;
             for (int b : batchSizes) {
                 // Batch size 1 is there for its latency; fewer rows keep it short.
-                points.add(replay(w, b, Inference.CACHED, Math.max(b == 1 ? rows / 4 : rows, warm + fullRows), warm));
+                points.add(replay(model, w, b, Inference.CACHED, Math.max(b == 1 ? rows / 4 : rows, warm + fullRows), warm));
             }
-            points.add(replay(w, 1, Inference.RECOMPUTE, warm + fullRows, warm));
+            points.add(replay(model, w, 1, Inference.RECOMPUTE, warm + fullRows, warm));
         }
         List<Memory> memory = new ArrayList<>();
         for (int w : windows) {
@@ -81,10 +107,25 @@ public final class SpeedSweep {
         double peak = Roofline.peakGflops(matmulModel, 1024, peakThreads, 5);
         double best = points.stream().filter(p -> p.window() == rooflineWindow && p.inference() == Inference.CACHED)
                 .mapToDouble(Point::recordsPerSecond).max().orElse(Double.NaN);
-        return new Result(model.toString(), points, memory, flops, rooflineWindow, peak, best * flops / 1e9);
+        return new Result(model.toString(), points, memory, flops, rooflineWindow, peak, best * flops / 1e9, null);
     }
 
-    private Point replay(int window, int batchSize, Inference inference, long rows, long warm) throws Exception {
+    /**
+     * {@code other} and this sweep's model replayed in turn, {@code rounds} times each, on the
+     * sweep's rows at one window and batch size (cached): the load of these shared cores drifts, and
+     * alternating gives both models the same share of it.
+     */
+    public Pair against(Path other, int window, int batchSize, long rows, int rounds) throws Exception {
+        double[] base = new double[rounds];
+        double[] theirs = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+            base[r] = replay(model, window, batchSize, Inference.CACHED, rows, window).recordsPerSecond();
+            theirs[r] = replay(other, window, batchSize, Inference.CACHED, rows, window).recordsPerSecond();
+        }
+        return new Pair(model.toString(), other.toString(), window, batchSize, base, theirs);
+    }
+
+    private Point replay(Path model, int window, int batchSize, Inference inference, long rows, long warm) throws Exception {
         NptOperatorConfig operator = new NptOperatorConfig();
         operator.window = window;
         operator.batchSize = batchSize;
@@ -92,8 +133,8 @@ public final class SpeedSweep {
         Path out = scratch.resolve("speed-w" + window + "-b" + batchSize + "-" + inference + ".csv");
         ReplayResult r = Replay.run(NptRunner.options(stream, model, operator, 0, rows, warm, out));
         Point p = new Point(window, batchSize, inference, r.records(), r.recordsPerSecond(), r.p50LatencyUs(), r.p99LatencyUs());
-        System.out.printf("speed: W=%d batch=%d %s: %.0f records/s, p50 %.0f us, p99 %.0f us%n", window, batchSize,
-                inference, p.recordsPerSecond(), p.p50LatencyUs(), p.p99LatencyUs());
+        System.out.printf("speed (%s): W=%d batch=%d %s: %.0f records/s, p50 %.0f us, p99 %.0f us%n", model.getFileName(),
+                window, batchSize, inference, p.recordsPerSecond(), p.p50LatencyUs(), p.p99LatencyUs());
         return p;
     }
 }

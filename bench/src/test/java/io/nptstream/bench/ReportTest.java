@@ -2,6 +2,7 @@ package io.nptstream.bench;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.nptstream.flink.config.NptOperatorConfig.Inference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -60,5 +61,26 @@ class ReportTest {
         assertTrue(md.contains("| plain | 95.00% | kNN 87.00% | +8.00 | met | 95.00% |"), md);
         assertTrue(md.contains("| plain | 86.00% | 95.00% | 85.00% | kNN 87.00% | met | met | 90.00% |"), md);
         assertTrue(md.contains("NPT-prior >= ARF on 1 of 1 streams."), md);
+    }
+
+    /** The prior model's speed at equal load: medians of the rounds, and the goal of at most 2x the stream model's time. */
+    @Test
+    void priorSpeed() throws Exception {
+        SpeedSweep.Pair pair = new SpeedSweep.Pair("elec", "prior", 256, 64, new double[] {9000, 12000, 10000},
+                new double[] {4000, 6000, 1000});
+        List<SpeedSweep.Point> points = List.of(
+                new SpeedSweep.Point(256, 1, Inference.CACHED, 100, 5000, 300, 400),
+                new SpeedSweep.Point(256, 1, Inference.RECOMPUTE, 100, 50, 30000, 40000));
+        SpeedSweep.Result speed = new SpeedSweep.Result("speed-model", points, List.of(new SpeedSweep.Memory(256, 1, 1)), 1e6,
+                256, 100, 5, null).withPrior(pair);
+        Report.write(List.of(), List.of(), Map.of(), speed, dir);
+
+        String md = Files.readString(dir.resolve("results.md"));
+        assertTrue(md.contains("4000 / 6000 / 1000 records/s against 9000 / 12000 / 10000; 2.50x"), md);
+        assertTrue(md.contains("within 2x of the stream model's at W=256: 2.50x (NOT met)"), md);
+        String json = Files.readString(dir.resolve("results.json"));
+        assertTrue(json.contains("\"prior\": {\"model\": \"prior\", \"stream_model\": \"elec\", \"window\": 256, "
+                + "\"batch_size\": 64, \"records_per_second\": [4000.00, 6000.00, 1000.00]"), json);
+        assertTrue(json.contains("\"slowdown\": 2.50000}\n  }\n}"), json);
     }
 }
