@@ -18,7 +18,7 @@ import java.util.Map;
  */
 public final class Bench {
     /** The prior model's speed is compared with the stream model's at this window (issue 14's W). */
-    static final int PRIOR_SPEED_WINDOW = 256;
+    private static final int PRIOR_SPEED_WINDOW = 256;
     /** Each model of that comparison is replayed this many times, in turn. */
     private static final int PRIOR_SPEED_ROUNDS = 3;
 
