@@ -45,7 +45,7 @@ public final class SpeedSweep {
 
     /**
      * Figures of the sweep; {@code flopsPerRecord} at W = {@code rooflineWindow}; {@code prior}, when
-     * there is a prior model, its speed against the sweep's stream at equal load (else null).
+     * there is a prior model, its speed against the stream's own model at equal load (else null).
      */
     public record Result(String model, List<Point> points, List<Memory> memory, double flopsPerRecord,
                          int rooflineWindow, double peakGflops, double achievedGflops, Pair prior) {
