@@ -416,12 +416,12 @@ class ABD(nn.Module):
 
     def kernel_inputs(self, z, x_q, k):
         """Adds the rows' weighted numbers z [B,n,F] to the first F dimensions of every key head of
-        k [B,n,Dkv] and, times a_h, of every query head of x_q [B,n,D]."""
+        k [B,n,Dkv] and, times a_h, of every query head of x_q [B,n,D] (None: rows that ask nothing)."""
         if not self.kernel_dims:
             return x_q, k
         u = F.pad(z * self.kernel_scale, (0, self.dh - self.kernel_dims))                  # [B,n,dh]
         k = k + u.repeat(1, 1, self.kv_heads)
-        q = x_q + (self.kernel_weight()[:, None] * u[..., None, :]).flatten(-2)
+        q = None if x_q is None else x_q + (self.kernel_weight()[:, None] * u[..., None, :]).flatten(-2)
         return q, k
 
     def penalty(self, k):
@@ -452,7 +452,8 @@ class ABD(nn.Module):
         `kernel_numbers`. Returns the new h_ctx (None without ctx_out: only the context stream's keys
         and values are wanted), h_q and the context stream's keys and values [B,n_ctx,D]."""
         x_ctx, x_q = self.ln1(h_ctx), self.ln1(h_q)
-        q_ctx, k_ctx = self.kernel_inputs(z_ctx, self.q(x_ctx), self.k(x_ctx))
+        # Without ctx_out the context rows are only keys and values: their queries are not computed.
+        q_ctx, k_ctx = self.kernel_inputs(z_ctx, self.q(x_ctx) if ctx_out else None, self.k(x_ctx))
         q_q, k_q = self.kernel_inputs(z_q, self.q(x_q), self.k(x_q))
         v_ctx, v_q = self.v(x_ctx), self.v(x_q)
         # An empty prefix (the FULL graph, training) is left out: a 0-row reshape is not exportable.
