@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,10 +29,26 @@ from npt_export.prior import PriorConfig, pretrain
 from npt_export.train import RUN_SHAPE, TrainConfig, train
 
 DATA_FILE = "data.csv"     # the stream a fixture was trained on, beside its model
-WINDOW = 16
 ROWS = 600
 KEYS = ("alpha", "beta", "gamma")
 COLORS = ("red", "green", "blue", "white")
+
+
+@dataclass(frozen=True)
+class Size:
+    """How large a fixture's model is and how long it trains."""
+    window: int
+    steps: int
+    batch: int
+    eval_every: int
+    patience: int
+    queries: int
+    attn_dropout: float
+    prior_steps: int       # prior-cls: pretraining steps of its tiny prior
+
+
+# The Java tests' fixtures (`make fixtures`); the Python tests build smaller ones (tests/conftest.py).
+JAVA = Size(window=16, steps=30, batch=4, eval_every=15, patience=10, queries=8, attn_dropout=0.1, prior_steps=10)
 
 
 def write_csv(path: str, regression: bool, seed: int):
@@ -76,16 +93,6 @@ FIXTURES = {
 }
 
 
-def layers_of(spec: dict) -> dict:
-    """A fixture's ABD and ABA layers: 2 and 1 (small, and both kinds) unless its spec says."""
-    return dict(abd_layers=spec.get("abd_layers", 2), aba_layers=spec.get("aba_layers", 1))
-
-
-def run_shape_of(spec: dict) -> dict:
-    """The TrainConfig run shape (train.RUN_SHAPE) that a fixture's spec sets."""
-    return {k: spec[k] for k in RUN_SHAPE if k in spec}
-
-
 def tiny_prior(folder: str, window: int, steps: int, seed: int = 0) -> str:
     """prior-cls's starting point: a prior model of 5 feature slots and 4 class slots, pretrained
     `steps` steps into folder/prior; returns its checkpoint."""
@@ -93,19 +100,22 @@ def tiny_prior(folder: str, window: int, steps: int, seed: int = 0) -> str:
                                 steps=steps, val_runs=1, eval_every=steps, seed=seed), quiet=True)
 
 
-def build(out_dir: str, name: str, spec: dict, seed: int = 0):
+def build(out_dir: str, name: str, spec: dict, size: Size = JAVA, seed: int = 0) -> str:
+    """Trains and exports fixture `name` of FIXTURES into OUT_DIR/NAME, beside its stream; returns the folder."""
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
     data = os.path.join(folder, DATA_FILE)
     write_csv(data, spec["regression"], seed)
-    tc = TrainConfig(csv=data, target="target", key="key", out=folder, seed=spec.get("train_seed", seed), steps=30, batch=4,
-                     eval_every=15, patience=10, queries=8, **run_shape_of(spec))
-    arch = dict(attention=spec["attention"], window=WINDOW, recency=spec["recency"], embed_dim=8, **layers_of(spec),
-                heads=2, kv_heads=spec.get("kv_heads", 0), dropout=0.1, attn_dropout=0.1)
+    tc = TrainConfig(csv=data, target="target", key="key", out=folder, seed=spec.get("train_seed", seed),
+                     steps=size.steps, batch=size.batch, eval_every=size.eval_every, patience=size.patience,
+                     queries=size.queries, **{k: spec[k] for k in RUN_SHAPE if k in spec})
+    arch = dict(attention=spec["attention"], window=size.window, recency=spec["recency"], embed_dim=8,
+                abd_layers=spec.get("abd_layers", 2), aba_layers=spec.get("aba_layers", 1), heads=2,
+                kv_heads=spec.get("kv_heads", 0), dropout=0.1, attn_dropout=size.attn_dropout)
     if spec.get("prior"):
-        tc.init = tiny_prior(folder, WINDOW, steps=10, seed=seed)
-    path = train(tc, arch, quiet=True)
-    export(path, folder)
+        tc.init = tiny_prior(folder, size.window, steps=size.prior_steps, seed=seed)
+    export(train(tc, arch, quiet=True), folder)
+    return folder
 
 
 def main(argv=None):

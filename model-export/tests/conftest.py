@@ -1,12 +1,8 @@
-import os
-
 import pytest
 import torch
 
 from npt_export import fixtures
-from npt_export.export import export
 from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, NPT, NPTConfig, REGRESSION
-from npt_export.train import TrainConfig, train
 
 torch.set_num_threads(1)
 
@@ -35,22 +31,12 @@ def rows(model: NPT, *shape, p_unlabeled=0.3, seed=0):
     return num, cat, y
 
 
+# Smaller and shorter than the Java tests' fixtures: the Python tests only need real exported graphs.
+QUICK = fixtures.Size(window=8, steps=4, batch=2, eval_every=2, patience=5, queries=4, attn_dropout=0.0, prior_steps=2)
+
+
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
     """Real exported models, trained a few steps on the fixtures' synthetic streams."""
     root = tmp_path_factory.mktemp("models")
-    out = {}
-    for name, spec in fixtures.FIXTURES.items():
-        folder = os.path.join(root, name)
-        os.makedirs(folder)
-        data = os.path.join(folder, fixtures.DATA_FILE)
-        fixtures.write_csv(data, spec["regression"], seed=0)
-        tc = TrainConfig(csv=data, target="target", key="key", out=folder, steps=4, batch=2, seed=spec.get("train_seed", 0),
-                         eval_every=2, queries=4, **fixtures.run_shape_of(spec))
-        arch = dict(attention=spec["attention"], window=8, recency=spec["recency"], embed_dim=8,
-                    **fixtures.layers_of(spec), heads=2, kv_heads=spec.get("kv_heads", 0))
-        if spec.get("prior"):
-            tc.init = fixtures.tiny_prior(folder, window=8, steps=2)
-        export(train(tc, arch, quiet=True), folder)
-        out[name] = folder
-    return out
+    return {name: fixtures.build(root, name, spec, QUICK) for name, spec in fixtures.FIXTURES.items()}
