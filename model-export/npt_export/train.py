@@ -399,7 +399,10 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
         schema = D.keep_layout(schema, layout)
     table = D.encode(schema, header, rows[begin:end], first_row=begin)
     stream = Stream(table, tc.val_frac)
-    cfg = model_config(schema, **(architecture(tc.init) if tc.init else cfg_arch))
+    if tc.init:     # a fine-tuned model keeps its starting model's architecture, and trains on its runs' shape
+        cfg_arch = architecture(tc.init)
+        tc = replace(tc, **run_shape(cfg_arch))
+    cfg = model_config(schema, **cfg_arch)
     device = torch.device(tc.device)
     model = NPT(cfg)
     if tc.init:
@@ -423,11 +426,9 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
 def fit_architecture(tc: TrainConfig, cfg_arch: dict, quiet: bool = False) -> str:
     """`train` with tc.arch: the architecture it names; for auto each of ARCHITECTURES in OUT/NAME,
     the checkpoint of lowest validation loss then copied to OUT/checkpoint.pt (its training record
-    has every candidate's validation loss and seconds); custom trains cfg_arch as given. A model
-    fine-tuned from --init keeps that model's architecture. Returns the checkpoint's path."""
-    if tc.init:
-        return train(replace(tc, **run_shape(architecture(tc.init))), cfg_arch, quiet)
-    if tc.arch == "custom":
+    has every candidate's validation loss and seconds); custom trains cfg_arch as given, and so does
+    a fine-tune from --init, whose model `train` keeps. Returns the checkpoint's path."""
+    if tc.init or tc.arch == "custom":
         return train(tc, cfg_arch, quiet)
     if tc.arch != "auto":
         return train(*with_architecture(tc, cfg_arch, tc.arch), quiet)

@@ -9,14 +9,22 @@ from npt_export.export import training_command
 from npt_export.train import ARCHITECTURES, CHECKPOINT_FILE, fit_architecture, parse_args, run_shape
 
 
-def test_auto_keeps_the_architecture_of_lower_validation_loss(tmp_path):
+def write_stream(tmp_path):
     data = tmp_path / "s.csv"
     rnd = random.Random(0)
     rows = [(rnd.gauss(0, 1), rnd.gauss(0, 1)) for _ in range(400)]
     data.write_text("a,b,target\n" + "".join(f"{a},{b},{int(a + b > 0)}\n" for a, b in rows))
+    return str(data)
+
+
+def quick(data, out, *flags):
+    return parse_args(["--csv", data, "--out", str(out), "--steps", "2", "--eval-every", "1", "--batch", "1",
+                       "--threads", "1", "--no-export", *flags])
+
+
+def test_auto_keeps_the_architecture_of_lower_validation_loss(tmp_path):
     out = tmp_path / "model"
-    tc, arch = parse_args(["--csv", str(data), "--out", str(out), "--steps", "2", "--eval-every", "1", "--batch", "1",
-                           "--threads", "1", "--no-export"])
+    tc, arch = quick(write_stream(tmp_path), out)
     ck = torch.load(fit_architecture(tc, arch, quiet=True), weights_only=False)
     fitted = ck["training"]["architectures"]
     assert set(fitted) == set(ARCHITECTURES)
@@ -40,3 +48,12 @@ def test_retraining_keeps_an_architectures_run_shape():
     long = {k: v for k, v in ARCHITECTURES["long"].items() if k not in ("seq_mult", "query_rows")}
     assert run_shape({**long, "heads": 4}) == {"seq_mult": 1, "query_rows": 256}
     assert run_shape({**long, "window": 512}) == {}
+
+
+def test_a_fine_tune_trains_on_its_starting_models_run_shape(tmp_path):
+    data = write_stream(tmp_path)
+    start = fit_architecture(*quick(data, tmp_path / "long", "--arch", "long"), quiet=True)
+    ck = torch.load(fit_architecture(*quick(data, tmp_path / "tuned", "--init", start), quiet=True), weights_only=False)
+    assert ck["config"]["abd_layers"] == 1 and ck["config"]["window"] == ARCHITECTURES["long"]["window"]
+    trained = {k: ck["train"][k] for k in ("seq_mult", "query_rows")}
+    assert run_shape(ck["config"]) == trained == {"seq_mult": 1, "query_rows": 256}
