@@ -55,7 +55,7 @@ public final class FullGraph extends InferenceEngine {
                 ctxY.put(at, h.label(i));
                 setTrue(ctxValid, at);
             }
-            putFeatures(slices.get(b).row(0), qNum, qCat, b);
+            putFeatures(slices.get(b).row(0), h, qNum, qCat, b);
             setTrue(qValid, b);
         }
         FloatBuffer prediction = model.isClassification()

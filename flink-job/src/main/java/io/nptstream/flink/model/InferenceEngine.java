@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.nptstream.flink.core.ModelOutput;
 import io.nptstream.flink.core.Row;
+import io.nptstream.flink.state.ContextHistory;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -20,7 +21,9 @@ import org.apache.flink.annotation.Internal;
  * <p>A STEP graph takes all of a key's rows in one call, with the keys of equal row counts
  * together: nothing is padded, and each key's context is read once per flush. A flush goes in
  * rounds of one row per key where rows of one key must not share a call: with a maximum context
- * age (the context shrinks per row), and always for a FULL graph (its queries don't see each other).
+ * age (the context shrinks per row), always for a FULL graph (its queries don't see each other),
+ * and for a key whose statistics change with its rows (ContextHistory#restandardising): each of
+ * its rows then sees its context encoded under the statistics of its own time.
  */
 @Internal
 public abstract class InferenceEngine {
@@ -54,24 +57,36 @@ public abstract class InferenceEngine {
 
     /** Predicts every row of {@code batches} and appends their labeled rows to the histories. */
     public final void score(List<KeyBatch> batches) throws OrtException {
-        if (maxAgeMs == 0 && wholeKeysPerCall()) {
-            int[] counts = batches.stream().mapToInt(b -> b.rows.size()).toArray();
-            for (List<Integer> group : byCount(counts)) {
-                List<Slice> slices = new ArrayList<>(group.size());
-                for (int i : group) {
-                    slices.add(new Slice(batches.get(i), 0, counts[i]));
-                }
-                scoreInCalls(slices);
-            }
+        if (maxAgeMs > 0 || !wholeKeysPerCall()) {
+            scoreInRounds(batches);
             return;
         }
+        List<KeyBatch> whole = new ArrayList<>(batches.size());
+        List<KeyBatch> rounds = new ArrayList<>();
+        for (KeyBatch b : batches) {
+            (b.history.restandardising() ? rounds : whole).add(b);
+        }
+        int[] counts = whole.stream().mapToInt(b -> b.rows.size()).toArray();
+        for (List<Integer> group : byCount(counts)) {
+            List<Slice> slices = new ArrayList<>(group.size());
+            for (int i : group) {
+                slices.add(new Slice(whole.get(i), 0, counts[i]));
+            }
+            scoreInCalls(slices);
+        }
+        scoreInRounds(rounds);
+    }
+
+    /** One row per key per call; a key whose statistics may have changed starts each row from its raw history. */
+    private void scoreInRounds(List<KeyBatch> batches) throws OrtException {
         int longest = batches.stream().mapToInt(b -> b.rows.size()).max().orElse(0);
         for (int row = 0; row < longest; row++) {
             List<Slice> round = new ArrayList<>(batches.size());
             for (KeyBatch b : batches) {
                 if (row < b.rows.size()) {
-                    if (maxAgeMs > 0 && b.history.dropOlderThan(b.rows.get(row).eventTimeMs - maxAgeMs) > 0) {
-                        onRowsDropped(b.key);
+                    if (maxAgeMs > 0 && b.history.dropOlderThan(b.rows.get(row).eventTimeMs - maxAgeMs) > 0
+                            || b.history.restandardising()) {
+                        onContextChanged(b.key);
                     }
                     round.add(new Slice(b, row, row + 1));
                 }
@@ -141,8 +156,8 @@ public abstract class InferenceEngine {
     /** Predicts the slices (one per key) and appends their labeled rows to the histories. */
     protected abstract void scoreSlices(List<Slice> slices) throws OrtException;
 
-    /** The key's history lost rows to the maximum age. */
-    protected void onRowsDropped(String key) {}
+    /** The key's context as encoded is no longer its history's: it lost rows to the maximum age, or its statistics changed. */
+    protected void onContextChanged(String key) {}
 
     protected final void run() throws OrtException {
         arena.run(session);
@@ -175,10 +190,10 @@ public abstract class InferenceEngine {
         return new ModelOutput.Regression(probsOrMean.get(index), std == null ? Float.NaN : std.get(index));
     }
 
-    /** Writes a row's features into [.., Fn] / [.., Fc] buffers at row index {@code at}. */
-    protected final void putFeatures(Row row, FloatBuffer num, LongBuffer cat, int at) {
+    /** Writes a row's features, as its key's {@code history} gives them to the graph, into [.., Fn] / [.., Fc] buffers at row index {@code at}. */
+    protected final void putFeatures(Row row, ContextHistory history, FloatBuffer num, LongBuffer cat, int at) {
         if (num != null) {
-            num.put(at * model.numNumeric(), row.num, 0, model.numNumeric());
+            history.putNumeric(row.num, num, at * model.numNumeric());
         }
         if (cat != null) {
             cat.put(at * model.numCategorical(), row.cat, 0, model.numCategorical());

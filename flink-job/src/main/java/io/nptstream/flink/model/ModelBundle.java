@@ -105,6 +105,9 @@ public final class ModelBundle {
         }
         Target t = manifest.getTarget();
         b.append("; target ").append(t.getName()).append(':').append(t.getTask() == Target.Task.CLASSIFICATION ? "classes" + t.getClassesList() : "value");
+        if (standardiseRows() > 0) {     // the state then holds each key's statistics of that many rows
+            b.append("; standardised by each key's first ").append(standardiseRows()).append(" rows");
+        }
         return b.toString();
     }
 
@@ -162,6 +165,9 @@ public final class ModelBundle {
         if (manifest.getContext().getMaxWindow() < 1 || manifest.getContext().getHistoryLayers() < 1) {
             fail("context max_window and history_layers must be >= 1, got " + manifest.getContext().getMaxWindow()
                     + " and " + manifest.getContext().getHistoryLayers());
+        }
+        if (manifest.getContext().getStandardiseRows() < 0) {
+            fail("context standardise_rows must be >= 0, got " + manifest.getContext().getStandardiseRows());
         }
         if (isCausal() && (manifest.getArchitecture().getAbdLayers() < 1 || manifest.getArchitecture().getRowDim() < 1)) {
             fail("architecture abd_layers and row_dim must be >= 1 for a STEP graph");
@@ -333,6 +339,11 @@ public final class ModelBundle {
 
     public int historyLayers() {
         return manifest.getContext().getHistoryLayers();
+    }
+
+    /** N > 0: the numeric features are standardised per key by its first N labeled rows (proto/README.md); 0: by the graph. */
+    public int standardiseRows() {
+        return manifest.getContext().getStandardiseRows();
     }
 
     /** An input or output as the contract defines it. */

@@ -47,7 +47,7 @@ public final class StepGraph extends InferenceEngine {
     }
 
     @Override
-    protected void onRowsDropped(String key) {
+    protected void onContextChanged(String key) {
         if (cache != null) {
             cache.invalidate(key);
         }
@@ -113,7 +113,7 @@ public final class StepGraph extends InferenceEngine {
             }
             Slice s = slices.get(b);
             for (int i = 0; i < s.length(); i++) {
-                in.putNewRow(s.row(i), b * rows + i);
+                in.putNewRow(s.batch(), s.row(i), b * rows + i);
             }
         }
         Outputs out = outputs(batch, rows, true);
@@ -141,7 +141,7 @@ public final class StepGraph extends InferenceEngine {
                 in.putHistoryRow(h, i, b * rows + i);
             }
             for (int i = 0; i < s.length(); i++) {
-                in.putNewRow(s.row(i), b * rows + h.size() + i);
+                in.putNewRow(s.batch(), s.row(i), b * rows + h.size() + i);
             }
         }
         Outputs out = outputs(batch, rows, false);
@@ -205,8 +205,8 @@ public final class StepGraph extends InferenceEngine {
             setTrue(valid, at);
         }
 
-        void putNewRow(Row row, int at) {
-            putFeatures(row, num, cat, at);
+        void putNewRow(KeyBatch kb, Row row, int at) {
+            putFeatures(row, kb.history, num, cat, at);
             y.put(at, row.label);
             setTrue(valid, at);
         }

@@ -72,7 +72,8 @@ public final class NptPredict {
     /** Bytes of one key's keyed state at {@code window} once its context is full: history_layers x W raw rows. */
     public static long stateBytesPerKey(Manifest manifest, int window) {
         return ContextHistorySerializer.serializedBytes(manifest.getContext().getHistoryLayers() * window,
-                ModelBundle.featureCount(manifest, Attribute.Kind.NUMERIC), ModelBundle.featureCount(manifest, Attribute.Kind.CATEGORICAL));
+                ModelBundle.featureCount(manifest, Attribute.Kind.NUMERIC), ModelBundle.featureCount(manifest, Attribute.Kind.CATEGORICAL),
+                manifest.getContext().getStandardiseRows() > 0);
     }
 
     /**

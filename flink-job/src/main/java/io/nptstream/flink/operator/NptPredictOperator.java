@@ -355,12 +355,14 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
     private ContextHistory historyFor(String key, ContextHistory history) {
         int capacity = model.historyLayers() * window;
         if (history == null) {
-            return new ContextHistory(capacity, model.numNumeric(), model.numCategorical());
+            return new ContextHistory(capacity, model.numNumeric(), model.numCategorical(), model.standardiseRows());
         }
-        if (history.numNumeric() != model.numNumeric() || history.numCategorical() != model.numCategorical()) {
+        if (history.numNumeric() != model.numNumeric() || history.numCategorical() != model.numCategorical()
+                || history.standardiseRows() != model.standardiseRows()) {
             throw new IllegalStateException("state of key '" + key + "' holds rows of " + history.numNumeric() + " numeric and "
-                    + history.numCategorical() + " categorical features, model " + model.version() + " has "
-                    + model.numNumeric() + " and " + model.numCategorical() + "; start this model without the old state");
+                    + history.numCategorical() + " categorical features standardised by " + history.standardiseRows()
+                    + " rows, model " + model.version() + " has " + model.numNumeric() + " and " + model.numCategorical()
+                    + " by " + model.standardiseRows() + "; start this model without the old state");
         }
         return history.capacity() == capacity ? history : history.withCapacity(capacity);
     }

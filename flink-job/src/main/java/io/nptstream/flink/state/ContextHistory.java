@@ -3,12 +3,16 @@ package io.nptstream.flink.state;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * One key's raw labeled rows, newest last, in a ring of primitive arrays: the keyed state of the
  * NPT operator. It keeps {@code history_layers * W} rows, enough to rebuild the key/value cache
  * exactly (proto/README.md), and counts every row ever appended so that a cache entry can tell
  * whether it still matches. The arrays grow with the rows held, so a key with few rows stays small.
+ *
+ * <p>For a model that standardises per key (Context.standardise_rows) it also keeps the key's
+ * {@link KeyStatistics}, and gives the graph its rows standardised by them.
  */
 public final class ContextHistory {
     private static final int FIRST_SLOTS = 4;
@@ -27,18 +31,27 @@ public final class ContextHistory {
     private int size;
     /** Rows appended since the key was first seen; never decreases, not even when rows are dropped. */
     private long appended;
+    /** Null unless the model standardises per key. */
+    private final KeyStatistics statistics;
 
     public ContextHistory(int capacity, int numNumeric, int numCategorical) {
-        this(capacity, numNumeric, numCategorical, Math.min(capacity, FIRST_SLOTS));
+        this(capacity, numNumeric, numCategorical, 0);
     }
 
-    private ContextHistory(int capacity, int numNumeric, int numCategorical, int slots) {
+    /** With {@code standardiseRows} > 0 the key's numeric features are standardised by its first that many labeled rows. */
+    public ContextHistory(int capacity, int numNumeric, int numCategorical, int standardiseRows) {
+        this(capacity, numNumeric, numCategorical, Math.min(capacity, FIRST_SLOTS),
+                standardiseRows > 0 ? new KeyStatistics(standardiseRows, numNumeric) : null);
+    }
+
+    private ContextHistory(int capacity, int numNumeric, int numCategorical, int slots, KeyStatistics statistics) {
         if (capacity < 1) {
             throw new IllegalArgumentException("history capacity must be >= 1, got " + capacity);
         }
         this.capacity = capacity;
         this.numNumeric = numNumeric;
         this.numCategorical = numCategorical;
+        this.statistics = statistics;
         allocate(Math.max(1, slots));
     }
 
@@ -60,6 +73,19 @@ public final class ContextHistory {
 
     public long appended() {
         return appended;
+    }
+
+    /** The rows whose statistics standardise this key's features; 0 when the model's constants do. */
+    public int standardiseRows() {
+        return statistics == null ? 0 : statistics.rows();
+    }
+
+    /**
+     * Whether the key's statistics changed with its last labeled row or change with its next: its
+     * context, encoded under the statistics of then, must be encoded again under the current ones.
+     */
+    public boolean restandardising() {
+        return statistics != null && appended <= statistics.rows();
     }
 
     /** Adds a labeled row as the newest, dropping the oldest when full. */
@@ -84,6 +110,9 @@ public final class ContextHistory {
         label[slot] = rowLabel;
         eventTime[slot] = rowEventTime;
         appended++;
+        if (statistics != null) {
+            statistics.add(rowNum);
+        }
     }
 
     /** Drops every row whose event time is before {@code minEventTime}; returns how many. */
@@ -102,10 +131,24 @@ public final class ContextHistory {
         return dropped;
     }
 
-    /** The {@code i}-th row, oldest first: its numeric features into {@code dst} at {@code offset}. */
+    /** The {@code i}-th row, oldest first: its numeric features as the graph takes them, into {@code dst} at {@code offset}. */
     public void copyNumeric(int i, FloatBuffer dst, int offset) {
-        if (numNumeric > 0) {
-            dst.put(offset, num, slot(i) * numNumeric, numNumeric);
+        putNumeric(num, slot(i) * numNumeric, dst, offset);
+    }
+
+    /** A new row's numeric features {@code raw} as the graph takes them (standardised by this key's statistics, if it has them). */
+    public void putNumeric(float[] raw, FloatBuffer dst, int offset) {
+        putNumeric(raw, 0, dst, offset);
+    }
+
+    private void putNumeric(float[] raw, int from, FloatBuffer dst, int offset) {
+        if (numNumeric == 0) {
+            return;
+        }
+        if (statistics == null) {
+            dst.put(offset, raw, from, numNumeric);
+        } else {
+            statistics.standardise(raw, from, dst, offset);
         }
     }
 
@@ -126,7 +169,7 @@ public final class ContextHistory {
     /** The same rows in a ring of another capacity (the window changed between runs): keeps the newest. */
     public ContextHistory withCapacity(int newCapacity) {
         int keep = Math.min(size, newCapacity);
-        ContextHistory resized = new ContextHistory(newCapacity, numNumeric, numCategorical, keep);
+        ContextHistory resized = new ContextHistory(newCapacity, numNumeric, numCategorical, keep, copyOfStatistics());
         copyRows(size - keep, keep, resized);
         resized.size = keep;
         resized.appended = appended;
@@ -134,17 +177,17 @@ public final class ContextHistory {
     }
 
     public ContextHistory copy() {
-        ContextHistory c = new ContextHistory(capacity, numNumeric, numCategorical, size);
+        ContextHistory c = new ContextHistory(capacity, numNumeric, numCategorical, size, copyOfStatistics());
         copyRows(0, size, c);
         c.size = size;
         c.appended = appended;
         return c;
     }
 
-    /** Rebuilds a history from its serialized parts: {@code size} rows, oldest first. */
+    /** Rebuilds a history from its serialized parts: {@code size} rows, oldest first ({@code statistics} null without). */
     static ContextHistory restore(int capacity, int numNumeric, int numCategorical, int size, long appended,
-                                  float[] num, long[] cat, float[] label, long[] eventTime) {
-        ContextHistory h = new ContextHistory(capacity, numNumeric, numCategorical, size);
+                                  float[] num, long[] cat, float[] label, long[] eventTime, KeyStatistics statistics) {
+        ContextHistory h = new ContextHistory(capacity, numNumeric, numCategorical, size, statistics);
         System.arraycopy(num, 0, h.num, 0, size * numNumeric);
         System.arraycopy(cat, 0, h.cat, 0, size * numCategorical);
         System.arraycopy(label, 0, h.label, 0, size);
@@ -152,6 +195,15 @@ public final class ContextHistory {
         h.size = size;
         h.appended = appended;
         return h;
+    }
+
+    /** Null unless the model standardises per key. */
+    KeyStatistics statistics() {
+        return statistics;
+    }
+
+    private KeyStatistics copyOfStatistics() {
+        return statistics == null ? null : statistics.copy();
     }
 
     float numeric(int i, int feature) {
@@ -177,7 +229,7 @@ public final class ContextHistory {
 
     /** Unrolls the ring into {@code n} slots, oldest row at slot 0. */
     private void grow(int n) {
-        ContextHistory bigger = new ContextHistory(capacity, numNumeric, numCategorical, n);
+        ContextHistory bigger = new ContextHistory(capacity, numNumeric, numCategorical, n, null);
         copyRows(0, size, bigger);
         slots = n;
         num = bigger.num;
@@ -214,7 +266,7 @@ public final class ContextHistory {
             return false;
         }
         if (capacity != other.capacity || numNumeric != other.numNumeric || numCategorical != other.numCategorical
-                || size != other.size || appended != other.appended) {
+                || size != other.size || appended != other.appended || !Objects.equals(statistics, other.statistics)) {
             return false;
         }
         for (int i = 0; i < size; i++) {

@@ -10,17 +10,28 @@ import org.apache.flink.core.memory.DataOutputView;
 /**
  * Writes a {@link ContextHistory} as plain primitives, oldest row first (no Kryo, no Protobuf).
  *
- * <p>Layout, format version 1: capacity, numeric count, categorical count, size (ints),
- * appended (long), then per row its numeric floats, categorical longs, label float and event time
- * long. A later format bumps {@link #FORMAT_VERSION}; the snapshot remembers the version that wrote
- * a checkpoint, so a restore can tell old data from new.
+ * <p>Layout, format version 2: capacity, numeric count, categorical count, size (ints),
+ * appended (long), the standardising rows N (int; 0 without {@link KeyStatistics}), then for N > 0
+ * the rows seen (int) and per numeric feature its count (long), mean and M2 (doubles), then per row
+ * its numeric floats, categorical longs, label float and event time long. Version 1 is the same
+ * without N and the statistics; it is still read. A later format bumps {@link #FORMAT_VERSION};
+ * the snapshot remembers the version that wrote a checkpoint, so a restore can tell old data from new.
  */
 public final class ContextHistorySerializer extends TypeSerializer<ContextHistory> {
     private static final long serialVersionUID = 1L;
 
-    static final int FORMAT_VERSION = 1;
+    static final int FORMAT_VERSION = 2;
+    /** The oldest format version this build reads. */
+    static final int OLDEST_READ_VERSION = 1;
 
-    public static final ContextHistorySerializer INSTANCE = new ContextHistorySerializer();
+    public static final ContextHistorySerializer INSTANCE = new ContextHistorySerializer(FORMAT_VERSION);
+
+    /** The format version that {@link #deserialize} reads; {@link #serialize} always writes {@link #FORMAT_VERSION}. */
+    private final int readVersion;
+
+    private ContextHistorySerializer(int readVersion) {
+        this.readVersion = readVersion;
+    }
 
     @Override
     public boolean isImmutableType() {
@@ -52,9 +63,10 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
         return -1;
     }
 
-    /** Bytes of a history of {@code rows} rows as {@link #serialize} writes it: its header, then the rows. */
-    public static long serializedBytes(int rows, int numNumeric, int numCategorical) {
-        return 4L * Integer.BYTES + Long.BYTES
+    /** Bytes of a history of {@code rows} rows as {@link #serialize} writes it: its header, statistics, then the rows. */
+    public static long serializedBytes(int rows, int numNumeric, int numCategorical, boolean standardised) {
+        return 5L * Integer.BYTES + Long.BYTES
+                + (standardised ? Integer.BYTES + (long) numNumeric * (Long.BYTES + 2 * Double.BYTES) : 0)
                 + (long) rows * (numNumeric * Float.BYTES + numCategorical * Long.BYTES + Float.BYTES + Long.BYTES);
     }
 
@@ -66,6 +78,16 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
         out.writeInt(h.numCategorical());
         out.writeInt(size);
         out.writeLong(h.appended());
+        KeyStatistics stats = h.statistics();
+        out.writeInt(stats == null ? 0 : stats.rows());
+        if (stats != null) {
+            out.writeInt(stats.seen());
+            for (int f = 0; f < stats.features(); f++) {
+                out.writeLong(stats.count(f));
+                out.writeDouble(stats.mean(f));
+                out.writeDouble(stats.m2(f));
+            }
+        }
         for (int i = 0; i < size; i++) {
             for (int f = 0; f < h.numNumeric(); f++) {
                 out.writeFloat(h.numeric(i, f));
@@ -85,9 +107,23 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
         int numCategorical = in.readInt();
         int size = in.readInt();
         long appended = in.readLong();
-        if (capacity < 1 || numNumeric < 0 || numCategorical < 0 || size < 0 || size > capacity) {
+        int standardiseRows = readVersion >= 2 ? in.readInt() : 0;
+        if (capacity < 1 || numNumeric < 0 || numCategorical < 0 || size < 0 || size > capacity || standardiseRows < 0) {
             throw new IOException("corrupt context history state: capacity " + capacity + ", size " + size
-                    + ", features " + numNumeric + "/" + numCategorical);
+                    + ", features " + numNumeric + "/" + numCategorical + ", standardising rows " + standardiseRows);
+        }
+        KeyStatistics stats = null;
+        if (standardiseRows > 0) {
+            int seen = in.readInt();
+            long[] count = new long[numNumeric];
+            double[] mean = new double[numNumeric];
+            double[] m2 = new double[numNumeric];
+            for (int f = 0; f < numNumeric; f++) {
+                count[f] = in.readLong();
+                mean[f] = in.readDouble();
+                m2[f] = in.readDouble();
+            }
+            stats = new KeyStatistics(standardiseRows, seen, count, mean, m2);
         }
         float[] num = new float[size * numNumeric];
         long[] cat = new long[size * numCategorical];
@@ -103,7 +139,7 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
             label[i] = in.readFloat();
             eventTime[i] = in.readLong();
         }
-        return ContextHistory.restore(capacity, numNumeric, numCategorical, size, appended, num, cat, label, eventTime);
+        return ContextHistory.restore(capacity, numNumeric, numCategorical, size, appended, num, cat, label, eventTime, stats);
     }
 
     @Override
@@ -118,12 +154,12 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ContextHistorySerializer;
+        return o instanceof ContextHistorySerializer other && other.readVersion == readVersion;
     }
 
     @Override
     public int hashCode() {
-        return ContextHistorySerializer.class.hashCode();
+        return ContextHistorySerializer.class.hashCode() + readVersion;
     }
 
     @Override
@@ -156,16 +192,16 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
 
         @Override
         public void readSnapshot(int readVersion, DataInputView in, ClassLoader classLoader) throws IOException {
-            if (readVersion != FORMAT_VERSION) {
-                throw new IOException("context history state has format version " + readVersion
-                        + ", this build reads version " + FORMAT_VERSION + "; restore with the build that wrote it");
+            if (readVersion < OLDEST_READ_VERSION || readVersion > FORMAT_VERSION) {
+                throw new IOException("context history state has format version " + readVersion + ", this build reads versions "
+                        + OLDEST_READ_VERSION + " to " + FORMAT_VERSION + "; restore with the build that wrote it");
             }
             formatVersion = readVersion;
         }
 
         @Override
         public TypeSerializer<ContextHistory> restoreSerializer() {
-            return INSTANCE;
+            return formatVersion == FORMAT_VERSION ? INSTANCE : new ContextHistorySerializer(formatVersion);
         }
 
         @Override
@@ -173,6 +209,9 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
                 TypeSerializerSnapshot<ContextHistory> oldSnapshot) {
             if (oldSnapshot instanceof Snapshot old && old.formatVersion == formatVersion) {
                 return TypeSerializerSchemaCompatibility.compatibleAsIs();
+            }
+            if (oldSnapshot instanceof Snapshot old && old.formatVersion >= OLDEST_READ_VERSION && old.formatVersion < formatVersion) {
+                return TypeSerializerSchemaCompatibility.compatibleAfterMigration();
             }
             return TypeSerializerSchemaCompatibility.incompatible();
         }

@@ -21,7 +21,8 @@ import java.util.Map;
  * manifest's column order. Missing values (NaN) and unknown categories are not errors: the model
  * has a mask bit for them. A numeric value farther than {@code Manifest.value_limit_std} standard
  * deviations from its training mean is (OUT_OF_RANGE): no row like it was ever seen, and one such
- * value must not reach a key's context.
+ * value must not reach a key's context. A model standardised per key (Context.standardise_rows) has
+ * no training mean: any finite value is served, and the graph clamps it once standardised.
  */
 public final class RecordValidator implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -74,8 +75,10 @@ public final class RecordValidator implements Serializable {
             Column c = columns.get(a.getName());
             if (c.numeric) {
                 numericNames[c.index] = a.getName();
-                numericLow[c.index] = bound(a.getMean(), -a.getStd());
-                numericHigh[c.index] = bound(a.getMean(), a.getStd());
+                // Standardised per key, a feature has no training data to bound it: the graph clamps what it is fed.
+                boolean perKey = manifest.getContext().getStandardiseRows() > 0;
+                numericLow[c.index] = perKey ? Double.NEGATIVE_INFINITY : bound(a.getMean(), -a.getStd());
+                numericHigh[c.index] = perKey ? Double.POSITIVE_INFINITY : bound(a.getMean(), a.getStd());
             } else {
                 categoricalNames[c.index] = a.getName();
                 Map<String, Long> vocabulary = new HashMap<>();

@@ -1,11 +1,14 @@
 package io.nptstream.flink.state;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -74,7 +77,7 @@ class ContextHistoryTest {
         h.dropOlderThan(500);
         DataOutputSerializer out = new DataOutputSerializer(256);
         ContextHistorySerializer.INSTANCE.serialize(h, out);
-        assertEquals(ContextHistorySerializer.serializedBytes(h.size(), h.numNumeric(), h.numCategorical()), out.length(),
+        assertEquals(ContextHistorySerializer.serializedBytes(h.size(), h.numNumeric(), h.numCategorical(), false), out.length(),
                 "the size that sizing reports (NptPredict.stateBytesPerKey) is the size written");
         ContextHistory back = ContextHistorySerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
         assertEquals(h, back);
@@ -107,6 +110,74 @@ class ContextHistoryTest {
         assertTrue(e.getMessage().contains("format version " + (ContextHistorySerializer.FORMAT_VERSION + 1)), e.getMessage());
         TypeSerializerSnapshot<ContextHistory> other = new ContextHistorySerializer.Snapshot(ContextHistorySerializer.FORMAT_VERSION + 1);
         assertTrue(ContextHistorySerializer.INSTANCE.snapshotConfiguration().resolveSchemaCompatibility(other).isIncompatible());
+    }
+
+    /** Standardised per key: the graph is fed (x - mean) / std of the key's first rows, which then stay. */
+    @Test
+    void aKeyStandardisesItsRowsByItsFirstRows() {
+        ContextHistory h = new ContextHistory(8, 2, 1, 3);
+        assertTrue(h.restandardising());
+        h.append(new float[] {2, Float.NaN}, new long[] {1}, 0f, 0);
+        h.append(new float[] {4, 10}, new long[] {1}, 0f, 0);
+        assertTrue(h.restandardising());
+        h.append(new float[] {9, 10}, new long[] {1}, 0f, 0);
+        assertTrue(h.restandardising(), "the third row changed the statistics: the context is encoded again once more");
+        h.append(new float[] {1000, -5}, new long[] {1}, 0f, 0);
+        assertFalse(h.restandardising());
+        FloatBuffer fed = FloatBuffer.allocate(2);
+        h.copyNumeric(3, fed, 0);
+        double mean = 5;
+        double std = Math.sqrt((9 + 1 + 16) / 3.0);
+        assertEquals((float) ((1000 - mean) / std), fed.get(0), 1e-4);
+        assertEquals(-5 - 10, fed.get(1), 1e-6, "a feature constant over its rows has std 1");
+        h.putNumeric(new float[] {5, Float.NaN}, fed, 0);
+        assertEquals(0f, fed.get(0), 1e-6);
+        assertTrue(Float.isNaN(fed.get(1)), "a missing value stays missing");
+        ContextHistory plain = new ContextHistory(8, 2, 1);
+        plain.append(new float[] {1000, -5}, new long[] {1}, 0f, 0);
+        plain.copyNumeric(0, fed, 0);
+        assertEquals(1000f, fed.get(0), "without statistics the graph standardises: the raw value");
+        assertFalse(plain.restandardising());
+    }
+
+    @Test
+    void itsStatisticsAreSerializedAndCopied() throws Exception {
+        ContextHistory h = new ContextHistory(4, 2, 1, 3);
+        for (int i = 0; i < 6; i++) {
+            h.append(new float[] {i * i, i == 1 ? Float.NaN : -i}, new long[] {i}, i, 100L * i);
+        }
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        ContextHistorySerializer.INSTANCE.serialize(h, out);
+        assertEquals(ContextHistorySerializer.serializedBytes(h.size(), 2, 1, true), out.length());
+        ContextHistory back = ContextHistorySerializer.INSTANCE.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertEquals(h, back);
+        assertNotEquals(new ContextHistory(4, 2, 1, 3), new ContextHistory(4, 2, 1, 2), "the statistics are part of the state");
+        FloatBuffer a = FloatBuffer.allocate(2);
+        FloatBuffer b = FloatBuffer.allocate(2);
+        h.putNumeric(new float[] {7, 7}, a, 0);
+        back.withCapacity(2).putNumeric(new float[] {7, 7}, b, 0);
+        assertEquals(a, b);
+    }
+
+    /** State of format version 1 (before per-key statistics) is still read, and migrated. */
+    @Test
+    void stateOfFormatVersionOneIsRead() throws Exception {
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        out.writeInt(4);
+        out.writeInt(1);
+        out.writeInt(0);
+        out.writeInt(1);
+        out.writeLong(9);
+        out.writeFloat(2.5f);
+        out.writeFloat(1f);
+        out.writeLong(700);
+        TypeSerializerSnapshot<ContextHistory> v1 = new ContextHistorySerializer.Snapshot(1);
+        assertTrue(ContextHistorySerializer.INSTANCE.snapshotConfiguration().resolveSchemaCompatibility(v1).isCompatibleAfterMigration());
+        ContextHistory h = v1.restoreSerializer().deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertEquals(1, h.size());
+        assertEquals(9, h.appended());
+        assertEquals(0, h.standardiseRows());
+        assertEquals(700, h.eventTime(0));
     }
 
     /** Rows 0..n-1 with label i, numeric {i, i}, categorical {10 i}, event time 100 i. */

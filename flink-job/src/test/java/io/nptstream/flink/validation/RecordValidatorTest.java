@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.nptstream.flink.config.RecordLimits;
 import io.nptstream.flink.core.Row;
 import io.nptstream.proto.Attribute;
+import io.nptstream.proto.Context;
 import io.nptstream.proto.Manifest;
 import io.nptstream.proto.Reason;
 import io.nptstream.proto.Record;
@@ -183,6 +184,11 @@ class RecordValidatorTest {
         assertTrue(Float.isNaN(v.validate(valid().putNumeric("price", Double.NaN).build()).num[0]), "NaN stays unknown");
         // A model without a limit (none in the manifest) serves every finite value.
         assertEquals(3.0e38f, regressor.validate(valid().putNumeric("price", 3.0e38).build()).num[0]);
+        // Standardised per key, a feature has no training range: every finite value is served, the label's range stays.
+        RecordValidator perKey = new RecordValidator(m.toBuilder().setContext(Context.newBuilder().setStandardiseRows(16)).build());
+        assertEquals(3.0e38f, perKey.validate(valid().putNumeric("price", 3.0e38).build()).num[0]);
+        rejects(perKey, valid().putNumeric("price", Double.POSITIVE_INFINITY), Reason.NOT_FINITE, "price");
+        rejects(perKey, valid().setLabelValue(10 + 201 * 2), Reason.OUT_OF_RANGE, "label_value");
     }
 
     @Test

@@ -1,0 +1,115 @@
+package io.nptstream.flink.state;
+
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * The mean and population standard deviation of each numeric feature over a key's first
+ * {@code rows} labeled rows (Context.standardise_rows, proto/README.md), which standardise that
+ * key's features for a model that has no constants of its own. Missing values are skipped; a
+ * feature seen fewer than twice, or constant, has std 1. Welford's update in double precision, in
+ * the order the rows came: the Python reference (prequential.KeyStatistics) gives the same bits.
+ */
+public final class KeyStatistics {
+    /** A smaller std is a constant feature (data.MIN_STD in model-export). */
+    private static final double MIN_STD = 1e-8;
+
+    private final int rows;
+    private int seen;
+    private final long[] count;
+    private final double[] mean;
+    private final double[] m2;
+    /** What the graph is fed: (x - mean) / std in float32. */
+    private final float[] meanF;
+    private final float[] stdF;
+
+    KeyStatistics(int rows, int features) {
+        this(rows, 0, new long[features], new double[features], new double[features]);
+    }
+
+    KeyStatistics(int rows, int seen, long[] count, double[] mean, double[] m2) {
+        this.rows = rows;
+        this.seen = seen;
+        this.count = count;
+        this.mean = mean;
+        this.m2 = m2;
+        this.meanF = new float[count.length];
+        this.stdF = new float[count.length];
+        for (int j = 0; j < count.length; j++) {
+            refresh(j);
+        }
+    }
+
+    /** The rows whose statistics these are, at most. */
+    public int rows() {
+        return rows;
+    }
+
+    /** Labeled rows added so far (at most {@link #rows()}). */
+    int seen() {
+        return seen;
+    }
+
+    long count(int feature) {
+        return count[feature];
+    }
+
+    double mean(int feature) {
+        return mean[feature];
+    }
+
+    double m2(int feature) {
+        return m2[feature];
+    }
+
+    int features() {
+        return count.length;
+    }
+
+    /** A labeled row's raw numeric features; ignored once {@link #rows()} rows are in. */
+    void add(float[] num) {
+        if (seen >= rows) {
+            return;
+        }
+        seen++;
+        for (int j = 0; j < count.length; j++) {
+            double x = num[j];
+            if (Double.isNaN(x)) {
+                continue;
+            }
+            count[j]++;
+            double delta = x - mean[j];
+            mean[j] += delta / count[j];
+            m2[j] += delta * (x - mean[j]);
+            refresh(j);
+        }
+    }
+
+    /** Writes {@code raw}'s standardised values into {@code dst} at {@code offset}; NaN stays NaN. */
+    void standardise(float[] raw, int from, FloatBuffer dst, int offset) {
+        for (int j = 0; j < meanF.length; j++) {
+            dst.put(offset + j, (raw[from + j] - meanF[j]) / stdF[j]);
+        }
+    }
+
+    KeyStatistics copy() {
+        return new KeyStatistics(rows, seen, count.clone(), mean.clone(), m2.clone());
+    }
+
+    private void refresh(int j) {
+        double std = count[j] > 1 ? Math.sqrt(m2[j] / count[j]) : 1.0;
+        meanF[j] = (float) mean[j];
+        stdF[j] = (float) (std > MIN_STD ? std : 1.0);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof KeyStatistics other && rows == other.rows && seen == other.seen && Arrays.equals(count, other.count)
+                && Arrays.equals(mean, other.mean) && Arrays.equals(m2, other.m2);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * rows + seen;
+    }
+}
