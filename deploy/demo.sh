@@ -17,7 +17,7 @@ port=${DEMO_KAFKA_PORT:-9092}
 export ORT_DISABLE_TELEMETRY=1
 
 if [ "$model" = prior ]; then
-  # The prior model serves Elec2 zero-shot: bound to its schema, standardised on rows 0:9062's features.
+  # The prior model serves Elec2 zero-shot: bound to its schema (rows 0:9062 give the names), each key standardised by its own first rows.
   model=build/models/elec-prior
   [ -f "$model/manifest.pb" ] || bin/npt-stream train --csv "$csv" --target target --rows 0:9062 \
     --init models/prior/checkpoint.pt --steps 0 --out "$model"

@@ -55,6 +55,7 @@ def replay(model_dir: pathlib.Path, out: pathlib.Path, *options: str):
     ("causal-reg", ["--batch.size", "64"]),
     ("causal-cls-long", ["--batch.size", "32"]),
     ("prior-cls", ["--batch.size", "32"]),
+    ("prior-cls-zero-shot", ["--batch.size", "32"]),
 ])
 def test_java_replay_matches_python_reference(name, options, tmp_path):
     model_dir = FIXTURES / name

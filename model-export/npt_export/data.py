@@ -19,6 +19,12 @@ MAX_CLASSES = 20        # an integer target with at most this many values is a c
 MIN_STD = 1e-8          # a column with a smaller std is constant: it is standardised with std 1
 
 
+def standardising_rows(run_rows: int) -> int:
+    """The first rows whose statistics standardise a run of the prior (its first quarter, at least
+    16), and so a key's served by a prior model untrained on its stream (NPTConfig.standardise_rows)."""
+    return max(16, run_rows // 4)
+
+
 class DataError(Exception):
     """Bad input data or arguments; the message is a single line for the user."""
 
@@ -142,6 +148,41 @@ def infer_schema(header, rows, target: str, key: str | None = None, task: str = 
     yv = np.array([float(v) for v in ys])
     std = float(yv.std())
     return Schema(features, target, REGRESSION, y_mean=float(yv.mean()), y_std=std if std > MIN_STD else 1.0, key=key)
+
+
+def read_schema(path: str) -> Schema:
+    """A stream's schema from a JSON file, without any of its rows (a prior model served untrained):
+    {"features": [{"name": "x", "kind": "numeric"}, {"name": "day", "kind": "categorical",
+    "categories": ["mon", ...]}], "target": "class", "classes": ["up", "down"], "key": "meter"}
+    ("key" optional). Numeric features take the graph order: numeric first, as infer_schema's."""
+    import json
+    try:
+        with open(path) as f:
+            spec = json.load(f)
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read the schema file {path}: {e}") from None
+    where = f"schema file {path}"
+    if not isinstance(spec, dict) or not isinstance(spec.get("features"), list) or not spec["features"]:
+        raise DataError(f'{where}: give "features", a list of {{"name", "kind"}} objects')
+    features = []
+    for a in spec["features"]:
+        kind = a.get("kind", "numeric") if isinstance(a, dict) else None
+        if not isinstance(a, dict) or not isinstance(a.get("name"), str) or kind not in ("numeric", "categorical"):
+            raise DataError(f'{where}: feature {a!r} needs a "name" and a "kind" of numeric or categorical')
+        features.append(Attribute(a["name"], kind, categories=[str(c) for c in a.get("categories", [])]))
+    names = [a.name for a in features]
+    if len(set(names)) < len(names):
+        raise DataError(f"{where}: feature names repeat in {names}")
+    classes = [str(c) for c in spec.get("classes", [])]
+    if not isinstance(spec.get("target"), str) or len(set(classes)) < 2 or len(set(classes)) < len(classes):
+        raise DataError(f'{where}: give "target", the label\'s name, and "classes", two or more distinct class names')
+    features = [a for a in features if a.kind == "numeric"] + [a for a in features if a.kind == "categorical"]
+    return Schema(features, spec["target"], CLASSIFICATION, classes=classes, key=spec.get("key"))
+
+
+def unstandardised(schema: Schema) -> Schema:
+    """`schema` with the graph's constants at mean 0 and std 1: a model standardised per key."""
+    return replace(schema, features=[replace(a, mean=0.0, std=1.0) for a in schema.features])
 
 
 def keep_layout(schema: Schema, layout: Schema) -> Schema:

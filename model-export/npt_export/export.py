@@ -176,7 +176,10 @@ class Synth:
 
     def rows(self, *shape, p_missing=0.05, p_unlabeled=0.0):
         cfg, g = self.cfg, self.g
-        num = torch.tensor(cfg.num_means) + torch.tensor(cfg.num_stds) * torch.randn(*shape, cfg.n_num, generator=g)
+        means, stds = torch.tensor(cfg.num_means), torch.tensor(cfg.num_stds)
+        if cfg.standardise_rows:    # standardised per key: rows in units far from the graph's 0 and 1
+            means, stds = 100 * torch.randn(cfg.n_num, generator=g), 10 ** (4 * torch.rand(cfg.n_num, generator=g) - 2)
+        num = means + stds * torch.randn(*shape, cfg.n_num, generator=g)
         num = torch.where(torch.rand(num.shape, generator=g) < p_missing, torch.full_like(num, float("nan")), num)
         cat = torch.stack([torch.randint(0, v, shape, generator=g) for v in cfg.cat_sizes], -1) \
             if cfg.n_cat else torch.zeros(*shape, 0, dtype=torch.int64)
@@ -336,6 +339,7 @@ def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manife
     m.context.max_window = cfg.window
     m.context.history_layers = cfg.abd_layers if causal else 1
     m.context.recency = cfg.recency
+    m.context.standardise_rows = cfg.standardise_rows
     m.graph.kind = mpb.Graph.STEP if causal else mpb.Graph.FULL
     m.graph.file = MODEL_FILE
     m.graph.inputs.extend(input_names(cfg))
@@ -350,7 +354,7 @@ def manifest(model: NPT, schema: D.Schema, ck: dict, version: str) -> mpb.Manife
     a.distance_attention, a.feature_kernel = cfg.distance_attention, cfg.feature_kernel
     tc, tr = ck["train"], ck["training"]
     t = m.training
-    t.data = tc["csv"]
+    t.data = tc["csv"] or tc.get("schema", "")
     t.row_begin, t.row_end = tr["row_begin"], tr["row_end"]
     t.steps, t.seed, t.device = int(tr["steps"]), int(tc["seed"]), tc["device"]
     t.seconds = float(tr["seconds"])

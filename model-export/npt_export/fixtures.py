@@ -12,7 +12,9 @@ fully exported (model.onnx, manifest.pb/.json, golden.pb), with the CSV it was t
   layer (the context stream is then the rows' keys and values alone), each training run's queries
   drawn at random (query_rows);
 - prior-cls: a tiny prior model (prior.py: 5 feature slots, 4 class slots) fine-tuned on
-  causal-cls's stream: its features in slots, its category as a number, its classes in class slots.
+  causal-cls's stream: its features in slots, its category as a number, its classes in class slots;
+- prior-cls-zero-shot: such a prior model bound to causal-cls's stream untrained (--steps 0), its
+  numeric features standardised per key by the key's first rows (Context.standardise_rows).
 """
 from __future__ import annotations
 
@@ -90,6 +92,7 @@ FIXTURES = {
     "causal-cls-long": dict(regression=False, attention=CAUSAL, recency=True, kv_heads=1, abd_layers=1, aba_layers=1,
                             seq_mult=1, query_rows=8),
     "prior-cls": dict(regression=False, attention=CAUSAL, recency=True, prior=True),
+    "prior-cls-zero-shot": dict(regression=False, attention=CAUSAL, recency=True, prior=True, steps=0),
 }
 
 
@@ -107,7 +110,7 @@ def build(out_dir: str, name: str, spec: dict, size: Size = JAVA, seed: int = 0)
     data = os.path.join(folder, DATA_FILE)
     write_csv(data, spec["regression"], seed)
     tc = TrainConfig(csv=data, target="target", key="key", out=folder, seed=spec.get("train_seed", seed),
-                     steps=size.steps, batch=size.batch, eval_every=size.eval_every, patience=size.patience,
+                     steps=spec.get("steps", size.steps), batch=size.batch, eval_every=size.eval_every, patience=size.patience,
                      queries=size.queries, **{k: spec[k] for k in RUN_SHAPE if k in spec})
     arch = dict(attention=spec["attention"], window=size.window, recency=spec["recency"], embed_dim=8,
                 abd_layers=spec.get("abd_layers", 2), aba_layers=spec.get("aba_layers", 1), heads=2,

@@ -53,6 +53,11 @@ class NPTConfig:
     # classes the first class slots. 0 = one attribute per feature and one output per class.
     feature_slots: int = 0
     class_slots: int = 0
+    # > 0: the numeric features are standardised per key, by the mean and std of the key's first
+    # standardise_rows labeled rows (prequential.KeyStatistics, kept in state when served), before
+    # the graph, whose constants are then 0 and 1. A prior model served untrained on a stream takes
+    # nothing from the stream's data; 0 = the constants above.
+    standardise_rows: int = 0
     # Context model.
     attention: str = CAUSAL
     window: int = 256

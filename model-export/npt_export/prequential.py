@@ -5,14 +5,58 @@ CAUSAL models keep per key the last W labeled rows' per-layer keys and values (t
 the STEP computation with M = 1; BIDIRECTIONAL models keep the last W labeled raw rows and call the
 FULL computation. `evaluate_rows` is the same for one long key, in chunks (which the STEP
 semantics make identical to one record at a time), for evaluation.
+
+A model with standardise_rows N standardises each key's numeric features by its KeyStatistics
+first. They change with each of the key's first N labeled rows, so until then every record sees
+its context re-encoded under the current statistics (the cache rebuilt from the raw rows).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
+from npt_export.data import MIN_STD
 from npt_export.model import CAUSAL, NPT
+
+
+class KeyStatistics:
+    """The mean and population std of each numeric feature over a key's first `rows` labeled rows,
+    missing values skipped; Welford's update in double precision, in the order the rows came, which
+    the Java operator repeats bit for bit (its KeyStatistics)."""
+
+    def __init__(self, rows: int, features: int):
+        self.rows = rows
+        self.seen = 0
+        self.count = [0] * features
+        self.mean = [0.0] * features
+        self.m2 = [0.0] * features
+
+    @property
+    def settled(self) -> bool:
+        """Whether no later row changes them."""
+        return self.seen >= self.rows
+
+    def add(self, num):
+        """A labeled row's raw numeric features; ignored once `rows` rows are in."""
+        if self.settled:
+            return
+        self.seen += 1
+        for j, x in enumerate(torch.as_tensor(num, dtype=torch.float32).reshape(-1).tolist()):
+            if math.isnan(x):
+                continue
+            self.count[j] += 1
+            delta = x - self.mean[j]
+            self.mean[j] += delta / self.count[j]
+            self.m2[j] += delta * (x - self.mean[j])
+
+    def standardise(self, num):
+        """num [..., F] float32 -> (num - mean) / std in float32; a feature seen fewer than twice,
+        or constant, has std 1."""
+        std = [math.sqrt(m2 / c) if c > 1 else 1.0 for m2, c in zip(self.m2, self.count)]
+        std = torch.tensor([s if s > MIN_STD else 1.0 for s in std], dtype=torch.float32)
+        return (torch.as_tensor(num, dtype=torch.float32) - torch.tensor(self.mean, dtype=torch.float32)) / std
 
 
 @dataclass
@@ -28,10 +72,50 @@ class KeyedReference:
         self.model = model.eval()
         self.window = window or model.cfg.window
         self.state: dict[str, list] = {}
+        # Per key, with standardise_rows: [KeyStatistics, its raw labeled rows (the history), rows appended].
+        self.raw: dict[str, list] = {}
 
     @torch.no_grad()
     def process(self, key: str, num, cat, y: float) -> Scored:
         """num [Fn] float (NaN = missing), cat [Fc] int (0 = unknown), y float (NaN = unlabeled)."""
+        cfg = self.model.cfg
+        if not cfg.standardise_rows:
+            return self._process(key, num, cat, y)
+        entry = self.raw.setdefault(key, [KeyStatistics(cfg.standardise_rows, cfg.n_num), [], 0])
+        stats, rows, appended = entry
+        if appended <= stats.rows:      # the statistics changed with one of its last rows: the context is re-encoded
+            self._rebuild(key, stats, rows)
+        scored = self._process(key, stats.standardise(num), cat, y)
+        if not math.isnan(y):
+            stats.add(num)
+            rows.append((torch.as_tensor(num, dtype=torch.float32), torch.as_tensor(cat, dtype=torch.int64), y))
+            history = cfg.abd_layers * self.window if cfg.attention == CAUSAL else self.window
+            del rows[:-history]
+            entry[2] += 1
+        return scored
+
+    def _rebuild(self, key: str, stats: KeyStatistics, rows: list):
+        """The key's context from its raw rows under the current statistics, as the Java operator
+        rebuilds a cache entry (CAUSAL: the rows in one STEP call on an empty cache)."""
+        self.state.pop(key, None)
+        if not rows:
+            return
+        num = stats.standardise(torch.stack([r[0] for r in rows]))
+        cat = torch.stack([r[1] for r in rows])
+        y = torch.tensor([r[2] for r in rows], dtype=torch.float32)
+        if self.model.cfg.attention != CAUSAL:
+            self.state[key] = list(zip(num, cat, y))
+            return
+        cfg, W, n = self.model.cfg, self.window, len(rows)
+        k = torch.zeros(1, cfg.abd_layers, W, cfg.cache_dim)
+        v = torch.zeros(1, cfg.abd_layers, W, cfg.cache_dim)
+        kv = torch.zeros(1, W, dtype=torch.bool)
+        valid = torch.ones(1, n, dtype=torch.bool)
+        _, nk, nv, _ = self.model.step(k, v, kv, num[None], cat[None], y[None], valid)
+        self.state[key] = [torch.cat([k, nk], 2)[:, :, -W:], torch.cat([v, nv], 2)[:, :, -W:],
+                           torch.cat([kv, valid], 1)[:, -W:]]
+
+    def _process(self, key: str, num, cat, y: float) -> Scored:
         cfg, W = self.model.cfg, self.window
         num = torch.as_tensor(num, dtype=torch.float32).view(1, 1, -1)
         cat = torch.as_tensor(cat, dtype=torch.int64).view(1, 1, -1)
@@ -70,7 +154,32 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
     """Prequential outputs for the rows of ONE key in arrival order: row i is predicted from the
     `window` labeled rows before it. Returns the graph's outputs, each [N, ...] (or for the rows
     `select` only), on the CPU. CAUSAL uses the cached STEP path in chunks of `chunk` rows;
-    BIDIRECTIONAL recomputes each selected row's context (O(W^2) per row)."""
+    BIDIRECTIONAL recomputes each selected row's context (O(W^2) per row). With standardise_rows
+    the rows must begin with the key's first, whose statistics standardise the rest."""
+    if not model.cfg.standardise_rows:
+        return _evaluate(model, num, cat, y, window, chunk, device, select)
+    num, cat, y = torch.as_tensor(num), torch.as_tensor(cat), torch.as_tensor(y)
+    labeled = ~torch.isnan(y)
+    labeled_rows = labeled.nonzero()[:, 0]
+    stats = KeyStatistics(model.cfg.standardise_rows, num.shape[1])
+    # A row whose key had e < N labeled rows before it sees its context under the statistics of those e rows.
+    epoch = (torch.cumsum(labeled, 0) - labeled.long()).clamp(max=stats.rows)
+    outs = None
+    for e in range(min(stats.rows, len(labeled_rows)) + 1):
+        rows = (epoch == e).nonzero()[:, 0]
+        if len(rows):
+            end = int(rows[-1]) + 1
+            got = _evaluate(model, stats.standardise(num[:end]), cat[:end], y[:end], window, chunk, device, rows)
+            if outs is None:
+                outs = tuple(torch.zeros((len(y), *o.shape[1:]), dtype=o.dtype) for o in got)
+            for o, g in zip(outs, got):
+                o[rows] = g
+        if e < len(labeled_rows):
+            stats.add(num[labeled_rows[e]])
+    return outs if select is None else tuple(o[torch.as_tensor(select)] for o in outs)
+
+
+def _evaluate(model: NPT, num, cat, y, window, chunk, device, select):
     cfg = model.cfg
     W = window or cfg.window
     model.eval()

@@ -16,8 +16,9 @@ the prior is a stream of its own:
 - no drift, an abrupt one, a gradual one (the new concept's share rising over a random width) or a
   recurring one (A, B, A), at random points; 0-15% label noise; and in a quarter of the runs
   label autocorrelation (a label repeats the previous one with probability 0.5-0.95), as in Elec2.
-The stream's own features are standardised with its first rows' statistics when it is served
-(`npt_export.train --init PRIOR --steps 0`); nothing else of the stream is fitted.
+Served untrained on a stream (`npt_export.train --init PRIOR --steps 0`, or `--schema FILE` without
+any rows), its features are standardised per key by the statistics of the key's first rows, as a
+run's are by its first quarter: nothing of the stream is fitted.
 """
 from __future__ import annotations
 
@@ -136,7 +137,7 @@ def draw_run(pc: PriorConfig, n: int, gen):
     k = max(1, k)
     x = draw_features(n, k, gen)
     y = draw_labels(x, rand_int(2, pc.class_slots + 1, gen), gen)
-    head = x[: max(16, n // 4)]
+    head = x[:D.standardising_rows(n)]
     x = (x - head.mean(0)) / head.std(0).clamp_min(1e-6)
     if rand_float(gen) < 0.2:
         x = torch.where(torch.rand(x.shape, generator=gen) < 0.1 * rand_float(gen), torch.full_like(x, float("nan")), x)

@@ -45,6 +45,7 @@ ARCH_ARGS = ("attention", "window", "recency", "distance_attention", "feature_ke
 @dataclass
 class TrainConfig:
     csv: str = ""
+    schema: str = ""               # instead of csv, for a prior model served untrained (--init PRIOR --steps 0): data.read_schema's file
     target: str = "target"
     rows: str = ""
     key: str | None = None
@@ -310,7 +311,8 @@ def validate(model: NPT, stream: Stream, device) -> dict[str, float]:
             if not score.any():
                 continue
             first = int(score.nonzero()[0])
-            idx = g[max(0, first - cfg.abd_layers * cfg.window):]
+            # Standardised per key, the rows begin with the key's first, whose statistics standardise the rest.
+            idx = g if cfg.standardise_rows else g[max(0, first - cfg.abd_layers * cfg.window):]
             num, cat, y = stream.take(idx)
             y = relabel(y)
             out = evaluate_rows(model, num, cat, y, device=device)
@@ -391,17 +393,27 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
         torch.set_num_threads(tc.threads)
     if tc.device == "cuda" and not torch.cuda.is_available():
         raise D.DataError("--device cuda but torch sees no CUDA device; use --device cpu")
-    header, rows = D.read_csv(tc.csv)
-    begin, end = D.parse_range(tc.rows, len(rows))
-    schema = D.infer_schema(header, rows[begin:end], tc.target, key=tc.key, task=layout.task if layout else "auto",
-                            categorical=tuple(a.name for a in layout.categorical) if layout else ())
-    if layout:
-        schema = D.keep_layout(schema, layout)
-    table = D.encode(schema, header, rows[begin:end], first_row=begin)
-    stream = Stream(table, tc.val_frac)
     if tc.init:     # a fine-tuned model keeps its starting model's architecture, and trains on its runs' shape
         cfg_arch = architecture(tc.init)
         tc = replace(tc, **run_shape(cfg_arch))
+    # A prior model served untrained takes nothing from the stream's data: its keys standardise their own rows.
+    untrained_prior = bool(tc.init and cfg_arch["feature_slots"] and tc.steps == 0)
+    if tc.schema:
+        if not untrained_prior:
+            raise D.DataError(f"--schema {tc.schema} serves a prior model untrained: add --init PRIOR_CHECKPOINT "
+                              f"--steps 0, or train on the stream's rows with --csv")
+        schema, stream, begin, end = D.read_schema(tc.schema), None, 0, 0
+    else:
+        header, rows = D.read_csv(tc.csv)
+        begin, end = D.parse_range(tc.rows, len(rows))
+        schema = D.infer_schema(header, rows[begin:end], tc.target, key=tc.key, task=layout.task if layout else "auto",
+                                categorical=tuple(a.name for a in layout.categorical) if layout else ())
+        if layout:
+            schema = D.keep_layout(schema, layout)
+        stream = Stream(D.encode(schema, header, rows[begin:end], first_row=begin), tc.val_frac)
+    if untrained_prior:
+        schema = D.unstandardised(schema)
+        cfg_arch = {**cfg_arch, "standardise_rows": D.standardising_rows(tc.seq_mult * cfg_arch["window"])}
     cfg = model_config(schema, **cfg_arch)
     device = torch.device(tc.device)
     model = NPT(cfg)
@@ -413,7 +425,7 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
     os.makedirs(tc.out, exist_ok=True)
     path = os.path.join(tc.out, CHECKPOINT_FILE)
     step, seconds = fit(model, tc, lambda gen: stream_batch(cfg, tc, stream, gen),
-                        lambda: validate(model, stream, device),
+                        lambda: validate(model, stream, device) if stream is not None else {},
                         lambda step, seconds, metrics: save(path, model, schema, tc, step, seconds, metrics),
                         device, quiet)
     ck = torch.load(path, weights_only=False)
@@ -509,7 +521,10 @@ def add_field(p: argparse.ArgumentParser, config: type, name: str, **kw):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m npt_export.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--csv", required=True)
+    source = p.add_mutually_exclusive_group(required=True)
+    add_field(source, TrainConfig, "csv")
+    add_field(source, TrainConfig, "schema", help="a JSON file of the stream's features, target and classes "
+              "(model-export/README.md), to serve a prior model untrained (--init PRIOR --steps 0) without any rows")
     add_field(p, TrainConfig, "target")
     add_field(p, TrainConfig, "rows", help="BEGIN:END data rows to train on (header excluded); default all")
     add_field(p, TrainConfig, "key", help="column that partitions the stream (one context per key)")

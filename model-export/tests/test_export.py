@@ -14,6 +14,7 @@ from npt_export.export import (FORMAT, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, G
                                golden_inputs, input_names, load, training_command)
 from npt_export.fixtures import FIXTURES
 from npt_export.model import CAUSAL
+from npt_export.prequential import KeyStatistics
 from npt_export.prior import PRIOR_VERSION
 from npt_export.train import CHECKPOINT_FILE
 from nptstream.v1 import manifest_pb2 as mpb
@@ -68,7 +69,11 @@ def test_manifest_matches_graph(exported, name):
     assert m.architecture.row_dim == m.architecture.attributes * m.architecture.embed_dim
     if name == "causal-reg":
         assert not any(n.endswith("_cat") for n in m.graph.inputs) and list(m.graph.outputs)[:2] == ["mean", "std"]
-    assert m.training.steps > 0 and m.training.row_end == 600 and "val_loss" in m.training.metrics
+    zero_shot = FIXTURES[name].get("steps") == 0
+    assert (m.training.steps > 0) != zero_shot and m.training.row_end == 600 and "val_loss" in m.training.metrics
+    # Untrained on the stream, a prior model takes no constants from it: its keys standardise their own rows.
+    assert m.context.standardise_rows == (16 if zero_shot else 0)
+    assert all((a.mean, a.std) == (0, 1) for a in m.features if a.kind == mpb.Attribute.NUMERIC) == zero_shot
     assert m.training.command.startswith("python -m npt_export.train --csv ") and " --key key" in m.training.command
     if FIXTURES[name].get("prior"):     # a prior model: its slots, and the prior it started from
         assert (m.architecture.feature_slots, m.architecture.class_slots) == (5, 4) and m.architecture.attributes == 6
@@ -109,6 +114,7 @@ class OrtServer:
         self.sess = session(folder)
         self.W = window
         self.state = {}
+        self.raw = {}       # standardised per key: (KeyStatistics, the key's raw labeled rows)
 
     def features(self, r):
         num = [r.numeric[a.name] for a in self.m.features if a.kind == mpb.Attribute.NUMERIC]
@@ -127,10 +133,38 @@ class OrtServer:
     def process(self, r):
         num, cat = self.features(r)
         y = self.label(r)
+        if self.m.context.standardise_rows:
+            stats, rows = self.raw.setdefault(r.key, (KeyStatistics(self.m.context.standardise_rows, len(num)), []))
+            if len(rows) <= stats.rows:     # the statistics changed with its last row: re-encode the context
+                self.rebuild(r.key, stats, rows)
+            raw, num = num, stats.standardise(num).numpy()
+            if not math.isnan(y):
+                rows.append((raw, cat, y))
+                stats.add(raw)
+        return self.step(r.key, num, cat, y)
+
+    def rebuild(self, key, stats, rows):
+        """The key's context: its raw rows, standardised by the current statistics, in one STEP call on an empty cache."""
+        self.state.pop(key, None)
+        W, a = self.W, self.m.architecture
+        rows = rows[-a.abd_layers * W:]
+        if rows:
+            n = len(rows)
+            empty = np.zeros((1, a.abd_layers, W, a.cache_dim), np.float32)
+            outs = self.sess.run(None, self.feed({**cache_feeds(empty, empty), "cache_valid": np.zeros((1, W), bool),
+                                                  "x_num": stats.standardise(np.stack([r[0] for r in rows])).numpy()[None],
+                                                  "x_cat": np.stack([r[1] for r in rows])[None],
+                                                  "x_y": np.array([[r[2] for r in rows]], np.float32),
+                                                  "x_valid": np.ones((1, n), bool)}))
+            kv = np.concatenate([np.zeros((1, W), bool), np.ones((1, n), bool)], 1)[:, -W:]
+            self.state[key] = (np.concatenate([empty, outs[-2]], 2)[:, :, -W:],
+                               np.concatenate([empty, outs[-1]], 2)[:, :, -W:], kv)
+
+    def step(self, key, num, cat, y):
         W, a = self.W, self.m.architecture
         one = np.ones((1, 1), bool)
         if self.m.graph.kind == mpb.Graph.STEP:
-            k, v, kv = self.state.setdefault(r.key, (np.zeros((1, a.abd_layers, W, a.cache_dim), np.float32),) * 2
+            k, v, kv = self.state.setdefault(key, (np.zeros((1, a.abd_layers, W, a.cache_dim), np.float32),) * 2
                                              + (np.zeros((1, W), bool),))
             outs = self.sess.run(None, self.feed({**cache_feeds(k, v), "cache_valid": kv,
                                                   "x_num": num[None, None], "x_cat": cat[None, None],
@@ -138,10 +172,10 @@ class OrtServer:
             size = int(kv.sum())
             if not math.isnan(y):
                 nk, nv = outs[-2], outs[-1]
-                self.state[r.key] = (np.concatenate([k[:, :, 1:], nk], 2), np.concatenate([v[:, :, 1:], nv], 2),
+                self.state[key] = (np.concatenate([k[:, :, 1:], nk], 2), np.concatenate([v[:, :, 1:], nv], 2),
                                      np.concatenate([kv[:, 1:], one], 1))
         else:
-            hist = self.state.setdefault(r.key, [])
+            hist = self.state.setdefault(key, [])
             n = len(hist)
             cn = np.zeros((1, W, len(num)), np.float32)
             cc = np.zeros((1, W, len(cat)), np.int64)

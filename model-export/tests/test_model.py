@@ -4,7 +4,7 @@ import torch
 
 from conftest import rows, tiny
 from npt_export.model import BIDIRECTIONAL, CAUSAL, REGRESSION
-from npt_export.prequential import KeyedReference, evaluate_rows
+from npt_export.prequential import KeyedReference, KeyStatistics, evaluate_rows
 from npt_export.train import mask_features, mask_targets
 
 ATOL = 1e-4
@@ -210,6 +210,44 @@ def test_bidirectional_evaluation_equals_the_keyed_reference():
     assert (evaluate_rows(m, num[0], cat[0], y[0], chunk=6)[0] - want).abs().max() < ATOL
     some = torch.tensor([0, 7, 19])
     assert (evaluate_rows(m, num[0], cat[0], y[0], select=some)[0] - want[some]).abs().max() < ATOL
+
+
+def test_key_statistics_are_the_first_rows_mean_and_std():
+    num = torch.tensor([[1.0, float("nan")], [3.0, 5.0], [8.0, 5.0], [100.0, 7.0]])
+    stats = KeyStatistics(3, 2)
+    assert stats.standardise(num[0])[0] == 1.0           # no rows yet: mean 0, std 1
+    for row in num:
+        stats.add(row)
+    assert stats.settled
+    first = num[:3].double()
+    mean, std = first[:, 0].mean(), first[:, 0].std(unbiased=False)
+    assert torch.allclose(stats.standardise(num[3]).double(), torch.tensor([(100 - mean) / std, 7.0 - 5.0]), atol=1e-6)
+
+
+def key_statistics_model(attention):
+    m = tiny(attention, window=5, n_cat=1)
+    m.cfg.standardise_rows = 7
+    m.embed.num_mean.zero_()
+    m.embed.num_std.fill_(1.0)
+    return m
+
+
+@pytest.mark.parametrize("attention", [CAUSAL, BIDIRECTIONAL])
+def test_key_statistics_evaluation_equals_the_keyed_reference(attention):
+    """A model standardised per key: its keyed reference (which re-encodes the context while the
+    statistics change) and evaluate_rows agree; and a feature's units do not matter."""
+    m = key_statistics_model(attention)
+    num, cat, y = rows(m, 1, 30, p_unlabeled=0.3, seed=4)
+    num = num * torch.tensor([1000.0, 0.01]) + torch.tensor([-5000.0, 3.0])
+    ref = KeyedReference(m)
+    want = torch.stack([ref.process("k", num[0, i], cat[0, i], float(y[0, i])).outputs[0] for i in range(30)])
+    assert (evaluate_rows(m, num[0], cat[0], y[0], chunk=4)[0] - want).abs().max() < ATOL
+    # Once the key's statistics settle (7 labeled rows before it), a row's prediction ignores the units.
+    settled = (torch.cumsum(~torch.isnan(y[0]), 0) - (~torch.isnan(y[0])).long()) >= 7
+    rescaled = evaluate_rows(m, num[0] * 3 + 7, cat[0], y[0])[0]
+    assert settled.sum() > 10 and (rescaled - want)[settled].abs().max() < ATOL
+    m.cfg.standardise_rows = 0              # with the graph's constants, the units do matter: the test can fail
+    assert (evaluate_rows(m, num[0] * 3 + 7, cat[0], y[0])[0] - want)[settled].abs().max() > 1e-2
 
 
 @pytest.mark.parametrize("kv_heads", [1, 0])

@@ -84,3 +84,35 @@ def test_pretraining_continues_from_a_prior_checkpoint(tmp_path):
     start = torch.load(first, weights_only=False)
     assert again["train"]["init"] == first and again["prior"]["init"] == first
     assert all(torch.equal(v, again["state"][k]) for k, v in start["state"].items())
+
+
+def test_a_schema_file_serves_the_prior_model_with_no_rows(exported, tmp_path, capsys):
+    """`--schema FILE` binds the prior model with none of the stream's rows, into the same graph as
+    the binding over its CSV, untrained (prior-cls-zero-shot): nothing of the rows is in it."""
+    import json
+    from nptstream.v1 import manifest_pb2 as mpb
+    from npt_export.export import MANIFEST_FILE
+    from npt_export.train import main
+    folder = exported["prior-cls-zero-shot"]
+    bound = mpb.Manifest()
+    with open(f"{folder}/{MANIFEST_FILE}", "rb") as f:
+        bound.ParseFromString(f.read())
+    spec = {"features": [{"name": a.name, "kind": "numeric" if a.kind == mpb.Attribute.NUMERIC else "categorical",
+                          "categories": list(a.categories)} for a in bound.features],
+            "target": bound.target.name, "classes": list(bound.target.classes), "key": "key"}
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(spec))
+    out = tmp_path / "model"
+    main(["--schema", str(schema), "--init", bound.training.init, "--steps", "0", "--out", str(out)])
+    served = mpb.Manifest()
+    with open(out / MANIFEST_FILE, "rb") as f:
+        served.ParseFromString(f.read())
+    assert served.model_version == bound.model_version and served.context.standardise_rows == 16
+    assert served.training.data == str(schema) and " --schema " in served.training.command
+    # Without --init PRIOR --steps 0 a schema has nothing to serve: one line says what to add.
+    try:
+        main(["--schema", str(schema), "--out", str(tmp_path / "no")])
+    except SystemExit as e:
+        assert e.code == 2 and "--init PRIOR_CHECKPOINT --steps 0" in capsys.readouterr().err
+    else:
+        raise AssertionError("a schema without a prior model was accepted")

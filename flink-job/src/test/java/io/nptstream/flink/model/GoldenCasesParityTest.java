@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class GoldenCasesParityTest {
     @ParameterizedTest
     @ValueSource(strings = {NptFixtures.CAUSAL_CLS, NptFixtures.BIDIR_CLS, NptFixtures.CAUSAL_REG, NptFixtures.CAUSAL_CLS_RETRAINED,
-            NptFixtures.CAUSAL_CLS_LONG, NptFixtures.PRIOR_CLS})
+            NptFixtures.CAUSAL_CLS_LONG, NptFixtures.PRIOR_CLS,
+            NptFixtures.PRIOR_CLS_ZERO_SHOT})
     void onnxRuntimeInJavaMatchesPyTorch(String fixture) throws Exception {
         ModelBundle model = ModelBundle.load(NptFixtures.dir(fixture).toString());
         Golden golden = model.golden();

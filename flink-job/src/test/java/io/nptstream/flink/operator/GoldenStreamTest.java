@@ -18,14 +18,16 @@ class GoldenStreamTest {
 
     @ParameterizedTest
     @ValueSource(strings = {NptFixtures.CAUSAL_CLS, NptFixtures.BIDIR_CLS, NptFixtures.CAUSAL_REG, NptFixtures.CAUSAL_CLS_RETRAINED,
-            NptFixtures.CAUSAL_CLS_LONG, NptFixtures.PRIOR_CLS})
+            NptFixtures.CAUSAL_CLS_LONG, NptFixtures.PRIOR_CLS,
+            NptFixtures.PRIOR_CLS_ZERO_SHOT})
     void cachedOperatorReproducesTheReference(String fixture) throws Exception {
         check(fixture, NptOperatorConfig.Inference.CACHED);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {NptFixtures.CAUSAL_CLS, NptFixtures.CAUSAL_REG, NptFixtures.CAUSAL_CLS_RETRAINED,
-            NptFixtures.CAUSAL_CLS_LONG, NptFixtures.PRIOR_CLS})
+            NptFixtures.CAUSAL_CLS_LONG, NptFixtures.PRIOR_CLS,
+            NptFixtures.PRIOR_CLS_ZERO_SHOT})
     void recomputingOperatorReproducesTheReference(String fixture) throws Exception {
         check(fixture, NptOperatorConfig.Inference.RECOMPUTE);
     }

@@ -29,6 +29,8 @@ public final class NptFixtures {
     public static final String CAUSAL_CLS_LONG = "causal-cls-long";
     /** A prior model (feature and class slots) fine-tuned on causal-cls's stream: served like any other. */
     public static final String PRIOR_CLS = "prior-cls";
+    /** Such a prior model served untrained: each key's numeric features standardised by its own first rows. */
+    public static final String PRIOR_CLS_ZERO_SHOT = "prior-cls-zero-shot";
 
     public static Path dir(String name) {
         Path root = Path.of(System.getProperty("npt.fixtures", "build/fixtures"));
