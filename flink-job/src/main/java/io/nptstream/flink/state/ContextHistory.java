@@ -198,7 +198,7 @@ public final class ContextHistory {
     }
 
     /** Null unless the model standardises per key. */
-    KeyStatistics statistics() {
+    public KeyStatistics statistics() {
         return statistics;
     }
 
