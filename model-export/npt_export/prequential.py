@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from npt_export.data import MIN_STD
-from npt_export.model import CAUSAL, NPT, Z_LIMIT
+from npt_export.model import CAUSAL, NPT
 
 
 class KeyStatistics:
@@ -51,18 +51,6 @@ class KeyStatistics:
             self.mean[j] += delta / self.count[j]
             self.m2[j] += delta * (x - self.mean[j])
 
-    def out_of_range(self, num, limit: float) -> int:
-        """The first feature of num farther than `limit` stds from its mean, or -1: judged only once
-        settled, and only for a feature with a spread (seen twice or more, not constant)."""
-        if not self.settled:
-            return -1
-        for j, x in enumerate(torch.as_tensor(num, dtype=torch.float32).reshape(-1).tolist()):
-            c = self.count[j]
-            std = math.sqrt(self.m2[j] / c) if c else 0.0
-            if c > 1 and std > MIN_STD and abs(x - self.mean[j]) > limit * std:
-                return j
-        return -1
-
     def standardise(self, num):
         """num [..., F] float32 -> (num - mean) / std in float32; a feature seen fewer than twice,
         or constant, has std 1."""
@@ -88,16 +76,13 @@ class KeyedReference:
         self.raw: dict[str, list] = {}
 
     @torch.no_grad()
-    def process(self, key: str, num, cat, y: float) -> Scored | None:
-        """num [Fn] float (NaN = missing), cat [Fc] int (0 = unknown), y float (NaN = unlabeled).
-        None: the record is an OUT_OF_RANGE dead letter (a value beyond its key's settled statistics)."""
+    def process(self, key: str, num, cat, y: float) -> Scored:
+        """num [Fn] float (NaN = missing), cat [Fc] int (0 = unknown), y float (NaN = unlabeled)."""
         cfg = self.model.cfg
         if not cfg.standardise_rows:
             return self._process(key, num, cat, y)
         entry = self.raw.setdefault(key, [KeyStatistics(cfg.standardise_rows, cfg.n_num), [], 0])
         stats, rows, appended = entry
-        if stats.out_of_range(num, Z_LIMIT) >= 0:
-            return None
         if appended <= stats.rows:      # the statistics changed with one of its last rows: the context is re-encoded
             self._rebuild(key, stats, rows)
         scored = self._process(key, stats.standardise(num), cat, y)
@@ -170,8 +155,7 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
     `window` labeled rows before it. Returns the graph's outputs, each [N, ...] (or for the rows
     `select` only), on the CPU. CAUSAL uses the cached STEP path in chunks of `chunk` rows;
     BIDIRECTIONAL recomputes each selected row's context (O(W^2) per row). With standardise_rows
-    the rows must begin with the key's first, whose statistics standardise the rest (and every row
-    is scored: an evaluation stream has no OUT_OF_RANGE rows to leave out)."""
+    the rows must begin with the key's first, whose statistics standardise the rest."""
     if not model.cfg.standardise_rows:
         return _evaluate(model, num, cat, y, window, chunk, device, select)
     num, cat, y = torch.as_tensor(num), torch.as_tensor(cat), torch.as_tensor(y)

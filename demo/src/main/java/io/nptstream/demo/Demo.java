@@ -216,7 +216,7 @@ public final class Demo {
                 Record record = r.toBuilder().setKey(key).setEventTimeMs(System.currentTimeMillis()).build();
                 if (n == Math.min(limit / 2, 1000)) {
                     // The bad records, early in the stream: each one must come back as a dead letter.
-                    bad.putAll(MalformedRecords.from(record, c.manifest, n / keys));
+                    bad.putAll(MalformedRecords.from(record, c.manifest));
                     for (byte[] b : bad.values()) {
                         producer.send(new ProducerRecord<>(c.topicIn, b));
                         sent.incrementAndGet();

@@ -11,8 +11,7 @@ import java.util.Map;
 final class MalformedRecords {
     private MalformedRecords() {}
 
-    /** {@code keyRows}: the labeled records of {@code valid}'s key sent before it. */
-    static Map<Reason, byte[]> from(Record valid, Manifest manifest, long keyRows) {
+    static Map<Reason, byte[]> from(Record valid, Manifest manifest) {
         Map<Reason, byte[]> bad = new LinkedHashMap<>();
         String numeric = valid.getNumericMap().keySet().stream().findFirst().orElseThrow();
         bad.put(Reason.UNPARSEABLE, "{\"key\": \"json is not a Record\"}".getBytes(StandardCharsets.UTF_8));
@@ -21,9 +20,8 @@ final class MalformedRecords {
         bad.put(Reason.UNKNOWN_FEATURE, valid.toBuilder().setId("bad-unknown").putNumeric("temperature", 21.5).build().toByteArray());
         bad.put(Reason.WRONG_TYPE, valid.toBuilder().setId("bad-type").removeNumeric(numeric).putCategorical(numeric, "high").build().toByteArray());
         bad.put(Reason.NOT_FINITE, valid.toBuilder().setId("bad-inf").putNumeric(numeric, Double.POSITIVE_INFINITY).build().toByteArray());
-        // Standardised per key, a range exists once the key's statistics are settled (proto/README.md).
-        int standardiseRows = manifest.getContext().getStandardiseRows();
-        if (manifest.getValueLimitStd() > 0 && (standardiseRows == 0 || keyRows >= standardiseRows)) {
+        // A model standardised per key has no range for its features (proto/README.md).
+        if (manifest.getValueLimitStd() > 0 && manifest.getContext().getStandardiseRows() == 0) {
             bad.put(Reason.OUT_OF_RANGE, valid.toBuilder().setId("bad-huge").putNumeric(numeric, 3.0e38).build().toByteArray());
         }
         if (!manifest.getTarget().getClassesList().isEmpty()) {

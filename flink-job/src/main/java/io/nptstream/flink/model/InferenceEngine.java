@@ -5,13 +5,11 @@ import ai.onnxruntime.OrtSession;
 import io.nptstream.flink.core.ModelOutput;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.state.ContextHistory;
-import io.nptstream.flink.state.KeyStatistics;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.TreeMap;
 import org.apache.flink.annotation.Internal;
 
@@ -66,7 +64,7 @@ public abstract class InferenceEngine {
         List<KeyBatch> whole = new ArrayList<>(batches.size());
         List<KeyBatch> rounds = new ArrayList<>();
         for (KeyBatch b : batches) {
-            (b.history.restandardising() || anyOutOfRange(b) ? rounds : whole).add(b);
+            (b.history.restandardising() ? rounds : whole).add(b);
         }
         int[] counts = whole.stream().mapToInt(b -> b.rows.size()).toArray();
         for (List<Integer> group : byCount(counts)) {
@@ -85,7 +83,7 @@ public abstract class InferenceEngine {
         for (int row = 0; row < longest; row++) {
             List<Slice> round = new ArrayList<>(batches.size());
             for (KeyBatch b : batches) {
-                if (row < b.rows.size() && !rejectedOutOfRange(b, row)) {
+                if (row < b.rows.size()) {
                     if (maxAgeMs > 0 && b.history.dropOlderThan(b.rows.get(row).eventTimeMs - maxAgeMs) > 0
                             || b.history.restandardising()) {
                         onContextChanged(b.key);
@@ -95,39 +93,6 @@ public abstract class InferenceEngine {
             }
             scoreInCalls(round);
         }
-    }
-
-    /** Whether a row of a key with settled statistics is out of their range: the key then goes in rounds, which leave it out. */
-    private boolean anyOutOfRange(KeyBatch b) {
-        KeyStatistics stats = b.history.statistics();
-        if (stats == null || !stats.settled()) {
-            return false;
-        }
-        for (Row row : b.rows) {
-            if (stats.outOfRange(row.num, model.valueLimitStd()) >= 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * Whether row {@code index} is out of its key's range (KeyStatistics#outOfRange, judged when
-     * the row's turn comes); if so it is recorded as such, not scored, and joins no context.
-     */
-    private boolean rejectedOutOfRange(KeyBatch b, int index) {
-        KeyStatistics stats = b.history.statistics();
-        Row row = b.rows.get(index);
-        int feature = stats == null ? -1 : stats.outOfRange(row.num, model.valueLimitStd());
-        if (feature < 0) {
-            return false;
-        }
-        double limit = model.valueLimitStd();
-        b.outOfRange[index] = String.format(Locale.ROOT, "numeric feature '%s' is %s, beyond its key's range [%.6g, %.6g] (%.0f "
-                + "standard deviations of the key's first %d labeled rows): check the value, or send NaN when it is unknown",
-                model.numericName(feature), row.num[feature], stats.bound(feature, limit, -1), stats.bound(feature, limit, 1),
-                limit, stats.rows());
-        return true;
     }
 
     /** The indices of {@code counts}, grouped by equal count, smallest count first, in order within a group. */

@@ -23,8 +23,6 @@ public final class KeyBatch {
     public final ModelOutput[] outputs;
     /** Per row: labeled context rows it attended to. */
     public final int[] contextSizes;
-    /** Per row: why it was not scored (it did not join the context either), or null. */
-    public final String[] outOfRange;
 
     public KeyBatch(String key, ContextHistory history, List<Row> rows) {
         this.key = key;
@@ -32,6 +30,5 @@ public final class KeyBatch {
         this.rows = List.copyOf(rows);
         this.outputs = new ModelOutput[rows.size()];
         this.contextSizes = new int[rows.size()];
-        this.outOfRange = new String[rows.size()];
     }
 }

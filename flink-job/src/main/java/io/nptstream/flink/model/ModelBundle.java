@@ -341,17 +341,6 @@ public final class ModelBundle {
         return manifest.getContext().getHistoryLayers();
     }
 
-    /** How many standard deviations from a feature's mean a value may be (Manifest.value_limit_std); 0 = any. */
-    public double valueLimitStd() {
-        return manifest.getValueLimitStd();
-    }
-
-    /** The name of numeric feature {@code index}, in the graph's order. */
-    public String numericName(int index) {
-        return manifest.getFeaturesList().stream().filter(a -> a.getKind() == Attribute.Kind.NUMERIC).skip(index)
-                .findFirst().orElseThrow().getName();
-    }
-
     /** N > 0: the numeric features are standardised per key by its first N labeled rows (proto/README.md); 0: by the graph. */
     public int standardiseRows() {
         return manifest.getContext().getStandardiseRows();

@@ -22,8 +22,6 @@ final class NptMetrics {
     final Counter modelSwaps;
     /** Records answered with a NON_FINITE_PREDICTION dead letter instead of a prediction. */
     final Counter nonFinitePredictions;
-    /** Records answered with an OUT_OF_RANGE dead letter: beyond their key's statistics (a model standardised per key). */
-    final Counter outOfRange;
     /** Microseconds from a record's arrival at the operator to its prediction's emission. */
     final Histogram inferenceLatencyUs;
     /** Records per flush. */
@@ -45,7 +43,6 @@ final class NptMetrics {
         recordsIn = group.counter("recordsIn");
         predictionsOut = group.counter("predictionsOut");
         nonFinitePredictions = group.counter("deadLetters_NON_FINITE_PREDICTION");
-        outOfRange = group.counter("deadLetters_OUT_OF_RANGE");
         inferenceLatencyUs = group.histogram("inferenceLatencyUs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         batchSize = group.histogram("batchSize", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         contextSize = group.histogram("contextSize", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));

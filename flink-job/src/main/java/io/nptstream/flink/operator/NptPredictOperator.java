@@ -380,13 +380,6 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
 
     private void emit(Buffered b) {
         Row row = b.row;
-        String outOfRange = b.batch.outOfRange[b.index];
-        if (outOfRange != null) {
-            metrics.outOfRange.inc();
-            output.collect(NptPredict.DEAD_LETTERS, new StreamRecord<>(new Rejected(null, "", -1, -1, Reason.OUT_OF_RANGE,
-                    "record id='" + row.id + "' of key '" + row.key + "': " + outOfRange, System.currentTimeMillis())));
-            return;
-        }
         ModelOutput result = b.batch.outputs[b.index];
         if (!result.isFinite()) {
             metrics.nonFinitePredictions.inc();

@@ -198,7 +198,7 @@ public final class ContextHistory {
     }
 
     /** Null unless the model standardises per key. */
-    public KeyStatistics statistics() {
+    KeyStatistics statistics() {
         return statistics;
     }
 

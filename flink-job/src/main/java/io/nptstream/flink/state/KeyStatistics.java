@@ -85,34 +85,6 @@ public final class KeyStatistics {
         }
     }
 
-    /** Whether no later row changes them: {@link #rows()} rows are in. */
-    public boolean settled() {
-        return seen >= rows;
-    }
-
-    /**
-     * The first feature of {@code num} farther than {@code limitStd} standard deviations from its
-     * mean, or -1. Only settled statistics judge (before, a key's scale is not known yet), and
-     * only a feature with a spread (seen twice or more, not constant).
-     */
-    public int outOfRange(float[] num, double limitStd) {
-        if (!settled() || limitStd <= 0) {
-            return -1;
-        }
-        for (int j = 0; j < count.length; j++) {
-            double std = Math.sqrt(m2[j] / count[j]);
-            if (count[j] > 1 && std > MIN_STD && Math.abs(num[j] - mean[j]) > limitStd * std) {
-                return j;
-            }
-        }
-        return -1;
-    }
-
-    /** {@code mean + limitStd * signedStd} of a feature: its range's bound. */
-    public double bound(int feature, double limitStd, int sign) {
-        return mean[feature] + sign * limitStd * Math.sqrt(m2[feature] / count[feature]);
-    }
-
     /** Writes {@code raw}'s standardised values into {@code dst} at {@code offset}; NaN stays NaN. */
     void standardise(float[] raw, int from, FloatBuffer dst, int offset) {
         for (int j = 0; j < meanF.length; j++) {

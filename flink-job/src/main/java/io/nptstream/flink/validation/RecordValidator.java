@@ -22,7 +22,7 @@ import java.util.Map;
  * has a mask bit for them. A numeric value farther than {@code Manifest.value_limit_std} standard
  * deviations from its training mean is (OUT_OF_RANGE): no row like it was ever seen, and one such
  * value must not reach a key's context. A model standardised per key (Context.standardise_rows) has
- * no training mean: the operator checks its features against each key's statistics instead.
+ * no training mean: any finite value is served, and the graph clamps it once standardised.
  */
 public final class RecordValidator implements Serializable {
     private static final long serialVersionUID = 1L;

@@ -12,7 +12,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.core.Row;
 import io.nptstream.flink.core.Scored;
-import io.nptstream.proto.Reason;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -20,7 +19,6 @@ import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.watermark.Watermark;
-import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -329,36 +327,6 @@ class NptPredictOperatorTest {
             List<Object> out = new ArrayList<>(h.getOutput());
             assertEquals(4, out.size(), "three predictions, then the watermark");
             assertTrue(out.get(3) instanceof Watermark, "the watermark comes last: " + out);
-        }
-    }
-
-    /**
-     * Standardised per key: once a key's statistics are settled, a value far beyond them is an
-     * OUT_OF_RANGE dead letter naming the feature, and the key's context goes on as if it never came.
-     */
-    @Test
-    void aValueFarBeyondItsKeysStatisticsIsADeadLetterAndJoinsNoContext() throws Exception {
-        List<Row> rows = NptFixtures.goldenRows(PRIOR_CLS_ZERO_SHOT);
-        int at = lastLabeledWithNextOfSameKey(rows);
-        Row huge = NptFixtures.copy(rows.get(at));
-        huge.id = "huge";
-        huge.num[0] = 3.0e38f;
-        List<Row> withHuge = new ArrayList<>(rows);
-        withHuge.add(at, huge);
-        NptOperatorConfig config = NptFixtures.config(PRIOR_CLS_ZERO_SHOT, SMALL_WINDOW);
-        config.batchSize = 16;
-        try (KeyedOneInputStreamOperatorTestHarness<String, Row, Scored> h = NptFixtures.harness(config)) {
-            h.open();
-            for (Row row : withHuge) {
-                h.processElement(row, row.eventTimeMs);
-            }
-            h.endInput();
-            assertSame(runWith(PRIOR_CLS_ZERO_SHOT, 16, rows), h.extractOutputValues(), 1e-6);
-            var dead = h.getSideOutput(NptPredict.DEAD_LETTERS).stream().map(StreamRecord::getValue).toList();
-            assertEquals(1, dead.size());
-            assertEquals(Reason.OUT_OF_RANGE, dead.get(0).reason);
-            String feature = NptFixtures.manifest(PRIOR_CLS_ZERO_SHOT).getFeatures(0).getName();
-            assertTrue(dead.get(0).detail.contains("id='huge'") && dead.get(0).detail.contains("'" + feature + "'"), dead.get(0).detail);
         }
     }
 
