@@ -7,8 +7,9 @@ FULL computation. `evaluate_rows` is the same for one long key, in chunks (which
 semantics make identical to one record at a time), for evaluation.
 
 A model with standardise_rows N standardises each key's numeric features by its KeyStatistics
-first. They change with each of the key's first N labeled rows, so until then every record sees
-its context re-encoded under the current statistics (the cache rebuilt from the raw rows).
+first. Those in use are refreshed after the key's labeled rows number 1, 2, 4, ... and N; a record
+right after a refresh sees its context re-encoded under the new ones (the cache rebuilt from the
+raw rows).
 """
 from __future__ import annotations
 
@@ -21,10 +22,17 @@ from npt_export.data import MIN_STD
 from npt_export.model import CAUSAL, NPT
 
 
+def refreshes_at(labeled: int, rows: int) -> bool:
+    """Whether a key's statistics in use are refreshed once it has `labeled` labeled rows: after
+    its 1st, 2nd, 4th, 8th, ... and its `rows`-th (so about log2(rows) context re-encodings a key)."""
+    return 1 <= labeled <= rows and (labeled == rows or labeled & (labeled - 1) == 0)
+
+
 class KeyStatistics:
     """The mean and population std of each numeric feature over a key's first `rows` labeled rows,
     missing values skipped; Welford's update in double precision, in the order the rows came, which
-    the Java operator repeats bit for bit (its KeyStatistics)."""
+    the Java operator repeats bit for bit (its KeyStatistics). Those in use (`standardise`) are
+    refreshed at `refreshes_at`."""
 
     def __init__(self, rows: int, features: int):
         self.rows = rows
@@ -32,6 +40,7 @@ class KeyStatistics:
         self.count = [0] * features
         self.mean = [0.0] * features
         self.m2 = [0.0] * features
+        self.in_use = (torch.zeros(features), torch.ones(features))      # mean, std (float32)
 
     @property
     def settled(self) -> bool:
@@ -50,13 +59,16 @@ class KeyStatistics:
             delta = x - self.mean[j]
             self.mean[j] += delta / self.count[j]
             self.m2[j] += delta * (x - self.mean[j])
+        if refreshes_at(self.seen, self.rows):
+            std = [math.sqrt(m2 / c) if c > 1 else 1.0 for m2, c in zip(self.m2, self.count)]
+            self.in_use = (torch.tensor(self.mean, dtype=torch.float32),
+                           torch.tensor([s if s > MIN_STD else 1.0 for s in std], dtype=torch.float32))
 
     def standardise(self, num):
-        """num [..., F] float32 -> (num - mean) / std in float32; a feature seen fewer than twice,
-        or constant, has std 1."""
-        std = [math.sqrt(m2 / c) if c > 1 else 1.0 for m2, c in zip(self.m2, self.count)]
-        std = torch.tensor([s if s > MIN_STD else 1.0 for s in std], dtype=torch.float32)
-        return (torch.as_tensor(num, dtype=torch.float32) - torch.tensor(self.mean, dtype=torch.float32)) / std
+        """num [..., F] float32 -> (num - mean) / std in float32, by the statistics in use; a feature
+        seen fewer than twice, or constant, has std 1."""
+        mean, std = self.in_use
+        return (torch.as_tensor(num, dtype=torch.float32) - mean) / std
 
 
 @dataclass
@@ -83,7 +95,7 @@ class KeyedReference:
             return self._process(key, num, cat, y)
         entry = self.raw.setdefault(key, [KeyStatistics(cfg.standardise_rows, cfg.n_num), [], 0])
         stats, rows, appended = entry
-        if appended <= stats.rows:      # the statistics changed with one of its last rows: the context is re-encoded
+        if refreshes_at(appended, stats.rows):      # its last row refreshed the statistics: the context is re-encoded
             self._rebuild(key, stats, rows)
         scored = self._process(key, stats.standardise(num), cat, y)
         if not math.isnan(y):
@@ -162,10 +174,15 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
     labeled = ~torch.isnan(y)
     labeled_rows = labeled.nonzero()[:, 0]
     stats = KeyStatistics(model.cfg.standardise_rows, num.shape[1])
-    # A row whose key had e < N labeled rows before it sees its context under the statistics of those e rows.
-    epoch = (torch.cumsum(labeled, 0) - labeled.long()).clamp(max=stats.rows)
-    outs = None
-    for e in range(min(stats.rows, len(labeled_rows)) + 1):
+    # A row sees its context under the statistics of the last refresh before it: its epoch.
+    before = (torch.cumsum(labeled, 0) - labeled.long()).tolist()
+    points = [0] + [e for e in range(1, min(stats.rows, len(labeled_rows)) + 1) if refreshes_at(e, stats.rows)]
+    epoch = torch.tensor([max(e for e in points if e <= b) for b in before], dtype=torch.long)
+    outs, added = None, 0
+    for e in points:
+        while added < e:
+            stats.add(num[labeled_rows[added]])
+            added += 1
         rows = (epoch == e).nonzero()[:, 0]
         if len(rows):
             end = int(rows[-1]) + 1
@@ -174,8 +191,6 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
                 outs = tuple(torch.zeros((len(y), *o.shape[1:]), dtype=o.dtype) for o in got)
             for o, g in zip(outs, got):
                 o[rows] = g
-        if e < len(labeled_rows):
-            stats.add(num[labeled_rows[e]])
     return outs if select is None else tuple(o[torch.as_tensor(select)] for o in outs)
 
 

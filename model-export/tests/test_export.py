@@ -14,7 +14,7 @@ from npt_export.export import (FORMAT, GOLDEN_FILE, MANIFEST_FILE, MODEL_FILE, G
                                golden_inputs, input_names, load, training_command)
 from npt_export.fixtures import FIXTURES
 from npt_export.model import CAUSAL
-from npt_export.prequential import KeyStatistics
+from npt_export.prequential import KeyStatistics, refreshes_at
 from npt_export.prior import PRIOR_VERSION
 from npt_export.train import CHECKPOINT_FILE
 from nptstream.v1 import manifest_pb2 as mpb
@@ -135,7 +135,7 @@ class OrtServer:
         y = self.label(r)
         if self.m.context.standardise_rows:
             stats, rows = self.raw.setdefault(r.key, (KeyStatistics(self.m.context.standardise_rows, len(num)), []))
-            if len(rows) <= stats.rows:     # the statistics changed with its last row: re-encode the context
+            if refreshes_at(len(rows), stats.rows):     # its last row refreshed the statistics: re-encode the context
                 self.rebuild(r.key, stats, rows)
             raw, num = num, stats.standardise(num).numpy()
             if not math.isnan(y):

@@ -4,7 +4,7 @@ import torch
 
 from conftest import rows, tiny
 from npt_export.model import BIDIRECTIONAL, CAUSAL, REGRESSION
-from npt_export.prequential import KeyedReference, KeyStatistics, evaluate_rows
+from npt_export.prequential import KeyedReference, KeyStatistics, evaluate_rows, refreshes_at
 from npt_export.train import mask_features, mask_targets
 
 ATOL = 1e-4
@@ -222,6 +222,12 @@ def test_key_statistics_are_the_first_rows_mean_and_std():
     first = num[:3].double()
     mean, std = first[:, 0].mean(), first[:, 0].std(unbiased=False)
     assert torch.allclose(stats.standardise(num[3]).double(), torch.tensor([(100 - mean) / std, 7.0 - 5.0]), atol=1e-6)
+    # Those in use are refreshed after the 1st, 2nd, 4th, ... labeled row and the last: a few context re-encodings a key.
+    assert [n for n in range(1, 12) if refreshes_at(n, 5)] == [1, 2, 4, 5]
+    stats = KeyStatistics(5, 1)
+    for x in (1.0, 2.0, 3.0):
+        stats.add(torch.tensor([x]))
+    assert stats.standardise(torch.tensor([3.0])).item() == 3.0        # the first 2 rows' mean 1.5 and std 0.5
 
 
 def key_statistics_model(attention):

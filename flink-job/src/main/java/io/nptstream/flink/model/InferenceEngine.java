@@ -22,8 +22,8 @@ import org.apache.flink.annotation.Internal;
  * together: nothing is padded, and each key's context is read once per flush. A flush goes in
  * rounds of one row per key where rows of one key must not share a call: with a maximum context
  * age (the context shrinks per row), always for a FULL graph (its queries don't see each other),
- * and for a key whose statistics change with its rows (ContextHistory#restandardising): each of
- * its rows then sees its context encoded under the statistics of its own time.
+ * and for a key whose statistics may change with its rows (ContextHistory#standardising): each
+ * of its rows then sees its context encoded under the statistics of its own time.
  */
 @Internal
 public abstract class InferenceEngine {
@@ -64,7 +64,7 @@ public abstract class InferenceEngine {
         List<KeyBatch> whole = new ArrayList<>(batches.size());
         List<KeyBatch> rounds = new ArrayList<>();
         for (KeyBatch b : batches) {
-            (b.history.restandardising() ? rounds : whole).add(b);
+            (b.history.standardising() ? rounds : whole).add(b);
         }
         int[] counts = whole.stream().mapToInt(b -> b.rows.size()).toArray();
         for (List<Integer> group : byCount(counts)) {
@@ -77,7 +77,7 @@ public abstract class InferenceEngine {
         scoreInRounds(rounds);
     }
 
-    /** One row per key per call; a key whose statistics may have changed starts each row from its raw history. */
+    /** One row per key per call; a key whose statistics were just refreshed starts its row from its raw history. */
     private void scoreInRounds(List<KeyBatch> batches) throws OrtException {
         int longest = batches.stream().mapToInt(b -> b.rows.size()).max().orElse(0);
         for (int row = 0; row < longest; row++) {
@@ -85,7 +85,7 @@ public abstract class InferenceEngine {
             for (KeyBatch b : batches) {
                 if (row < b.rows.size()) {
                     if (maxAgeMs > 0 && b.history.dropOlderThan(b.rows.get(row).eventTimeMs - maxAgeMs) > 0
-                            || b.history.restandardising()) {
+                            || b.history.restandardised()) {
                         onContextChanged(b.key);
                     }
                     round.add(new Slice(b, row, row + 1));

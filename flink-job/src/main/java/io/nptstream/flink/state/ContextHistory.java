@@ -80,12 +80,17 @@ public final class ContextHistory {
         return statistics == null ? 0 : statistics.rows();
     }
 
-    /**
-     * Whether the key's statistics changed with its last labeled row or change with its next: its
-     * context, encoded under the statistics of then, must be encoded again under the current ones.
-     */
-    public boolean restandardising() {
+    /** Whether the key's statistics in use may still change: not all of its first {@code standardiseRows} rows are in. */
+    public boolean standardising() {
         return statistics != null && appended <= statistics.rows();
+    }
+
+    /**
+     * Whether the statistics in use were refreshed by the key's last labeled row: its context,
+     * encoded under the ones before, must be encoded again.
+     */
+    public boolean restandardised() {
+        return statistics != null && KeyStatistics.refreshesAt(appended, statistics.rows());
     }
 
     /** Adds a labeled row as the newest, dropping the oldest when full. */

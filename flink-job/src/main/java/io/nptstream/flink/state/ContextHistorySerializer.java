@@ -12,7 +12,8 @@ import org.apache.flink.core.memory.DataOutputView;
  *
  * <p>Layout, format version 2: capacity, numeric count, categorical count, size (ints),
  * appended (long), the standardising rows N (int; 0 without {@link KeyStatistics}), then for N > 0
- * the rows seen (int) and per numeric feature its count (long), mean and M2 (doubles), then per row
+ * the rows seen (int) and per numeric feature its count (long), mean and M2 (doubles) and the mean
+ * and std in use (floats), then per row
  * its numeric floats, categorical longs, label float and event time long. Version 1 is the same
  * without N and the statistics; it is still read. A later format bumps {@link #FORMAT_VERSION};
  * the snapshot remembers the version that wrote a checkpoint, so a restore can tell old data from new.
@@ -66,7 +67,7 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
     /** Bytes of a history of {@code rows} rows as {@link #serialize} writes it: its header, statistics, then the rows. */
     public static long serializedBytes(int rows, int numNumeric, int numCategorical, boolean standardised) {
         return 5L * Integer.BYTES + Long.BYTES
-                + (standardised ? Integer.BYTES + (long) numNumeric * (Long.BYTES + 2 * Double.BYTES) : 0)
+                + (standardised ? Integer.BYTES + (long) numNumeric * (Long.BYTES + 2 * Double.BYTES + 2 * Float.BYTES) : 0)
                 + (long) rows * (numNumeric * Float.BYTES + numCategorical * Long.BYTES + Float.BYTES + Long.BYTES);
     }
 
@@ -86,6 +87,8 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
                 out.writeLong(stats.count(f));
                 out.writeDouble(stats.mean(f));
                 out.writeDouble(stats.m2(f));
+                out.writeFloat(stats.meanInUse(f));
+                out.writeFloat(stats.stdInUse(f));
             }
         }
         for (int i = 0; i < size; i++) {
@@ -118,12 +121,16 @@ public final class ContextHistorySerializer extends TypeSerializer<ContextHistor
             long[] count = new long[numNumeric];
             double[] mean = new double[numNumeric];
             double[] m2 = new double[numNumeric];
+            float[] meanInUse = new float[numNumeric];
+            float[] stdInUse = new float[numNumeric];
             for (int f = 0; f < numNumeric; f++) {
                 count[f] = in.readLong();
                 mean[f] = in.readDouble();
                 m2[f] = in.readDouble();
+                meanInUse[f] = in.readFloat();
+                stdInUse[f] = in.readFloat();
             }
-            stats = new KeyStatistics(standardiseRows, seen, count, mean, m2);
+            stats = new KeyStatistics(standardiseRows, seen, count, mean, m2, meanInUse, stdInUse);
         }
         float[] num = new float[size * numNumeric];
         long[] cat = new long[size * numCategorical];

@@ -9,6 +9,10 @@ import java.util.Arrays;
  * key's features for a model that has no constants of its own. Missing values are skipped; a
  * feature seen fewer than twice, or constant, has std 1. Welford's update in double precision, in
  * the order the rows came: the Python reference (prequential.KeyStatistics) gives the same bits.
+ *
+ * <p>The statistics in use are refreshed only after the key's labeled rows number 1, 2, 4, 8, ...
+ * and {@code rows} ({@link #refreshesAt}): each refresh re-encodes the key's context, so a key
+ * pays about log2(rows) of them rather than one per row.
  */
 public final class KeyStatistics {
     /** A smaller std is a constant feature (data.MIN_STD in model-export). */
@@ -19,25 +23,27 @@ public final class KeyStatistics {
     private final long[] count;
     private final double[] mean;
     private final double[] m2;
-    /** What the graph is fed: (x - mean) / std in float32. */
-    private final float[] meanF;
-    private final float[] stdF;
+    /** In use since the last refresh: the graph is fed (x - mean) / std in float32. */
+    private final float[] meanInUse;
+    private final float[] stdInUse;
 
     KeyStatistics(int rows, int features) {
-        this(rows, 0, new long[features], new double[features], new double[features]);
+        this(rows, 0, new long[features], new double[features], new double[features], new float[features], ones(features));
     }
 
-    KeyStatistics(int rows, int seen, long[] count, double[] mean, double[] m2) {
+    KeyStatistics(int rows, int seen, long[] count, double[] mean, double[] m2, float[] meanInUse, float[] stdInUse) {
         this.rows = rows;
         this.seen = seen;
         this.count = count;
         this.mean = mean;
         this.m2 = m2;
-        this.meanF = new float[count.length];
-        this.stdF = new float[count.length];
-        for (int j = 0; j < count.length; j++) {
-            refresh(j);
-        }
+        this.meanInUse = meanInUse;
+        this.stdInUse = stdInUse;
+    }
+
+    /** Whether the statistics in use are refreshed once a key has {@code labeled} labeled rows. */
+    public static boolean refreshesAt(long labeled, int rows) {
+        return labeled >= 1 && labeled <= rows && (labeled == rows || (labeled & (labeled - 1)) == 0);
     }
 
     /** The rows whose statistics these are, at most. */
@@ -62,6 +68,14 @@ public final class KeyStatistics {
         return m2[feature];
     }
 
+    float meanInUse(int feature) {
+        return meanInUse[feature];
+    }
+
+    float stdInUse(int feature) {
+        return stdInUse[feature];
+    }
+
     int features() {
         return count.length;
     }
@@ -81,31 +95,38 @@ public final class KeyStatistics {
             double delta = x - mean[j];
             mean[j] += delta / count[j];
             m2[j] += delta * (x - mean[j]);
-            refresh(j);
+        }
+        if (refreshesAt(seen, rows)) {
+            for (int j = 0; j < count.length; j++) {
+                double std = count[j] > 1 ? Math.sqrt(m2[j] / count[j]) : 1.0;
+                meanInUse[j] = (float) mean[j];
+                stdInUse[j] = (float) (std > MIN_STD ? std : 1.0);
+            }
         }
     }
 
     /** Writes {@code raw}'s standardised values into {@code dst} at {@code offset}; NaN stays NaN. */
     void standardise(float[] raw, int from, FloatBuffer dst, int offset) {
-        for (int j = 0; j < meanF.length; j++) {
-            dst.put(offset + j, (raw[from + j] - meanF[j]) / stdF[j]);
+        for (int j = 0; j < meanInUse.length; j++) {
+            dst.put(offset + j, (raw[from + j] - meanInUse[j]) / stdInUse[j]);
         }
     }
 
     KeyStatistics copy() {
-        return new KeyStatistics(rows, seen, count.clone(), mean.clone(), m2.clone());
+        return new KeyStatistics(rows, seen, count.clone(), mean.clone(), m2.clone(), meanInUse.clone(), stdInUse.clone());
     }
 
-    private void refresh(int j) {
-        double std = count[j] > 1 ? Math.sqrt(m2[j] / count[j]) : 1.0;
-        meanF[j] = (float) mean[j];
-        stdF[j] = (float) (std > MIN_STD ? std : 1.0);
+    private static float[] ones(int n) {
+        float[] a = new float[n];
+        Arrays.fill(a, 1f);
+        return a;
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof KeyStatistics other && rows == other.rows && seen == other.seen && Arrays.equals(count, other.count)
-                && Arrays.equals(mean, other.mean) && Arrays.equals(m2, other.m2);
+                && Arrays.equals(mean, other.mean) && Arrays.equals(m2, other.m2) && Arrays.equals(meanInUse, other.meanInUse)
+                && Arrays.equals(stdInUse, other.stdInUse);
     }
 
     @Override

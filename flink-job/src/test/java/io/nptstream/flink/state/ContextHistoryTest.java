@@ -112,32 +112,50 @@ class ContextHistoryTest {
         assertTrue(ContextHistorySerializer.INSTANCE.snapshotConfiguration().resolveSchemaCompatibility(other).isIncompatible());
     }
 
-    /** Standardised per key: the graph is fed (x - mean) / std of the key's first rows, which then stay. */
+    /**
+     * Standardised per key: the graph is fed (x - mean) / std of the key's first rows, the ones in
+     * use refreshed after its 1st, 2nd, 4th, ... labeled row and its last (the 5th here), then kept.
+     */
     @Test
     void aKeyStandardisesItsRowsByItsFirstRows() {
-        ContextHistory h = new ContextHistory(8, 2, 1, 3);
-        assertTrue(h.restandardising());
+        ContextHistory h = new ContextHistory(8, 2, 1, 5);
+        assertTrue(h.standardising());
+        assertFalse(h.restandardised());
         h.append(new float[] {2, Float.NaN}, new long[] {1}, 0f, 0);
+        assertTrue(h.restandardised());
         h.append(new float[] {4, 10}, new long[] {1}, 0f, 0);
-        assertTrue(h.restandardising());
+        assertTrue(h.restandardised());
         h.append(new float[] {9, 10}, new long[] {1}, 0f, 0);
-        assertTrue(h.restandardising(), "the third row changed the statistics: the context is encoded again once more");
-        h.append(new float[] {1000, -5}, new long[] {1}, 0f, 0);
-        assertFalse(h.restandardising());
+        assertFalse(h.restandardised(), "3 rows: no refresh, the statistics of the first 2 stay in use");
         FloatBuffer fed = FloatBuffer.allocate(2);
-        h.copyNumeric(3, fed, 0);
-        double mean = 5;
-        double std = Math.sqrt((9 + 1 + 16) / 3.0);
-        assertEquals((float) ((1000 - mean) / std), fed.get(0), 1e-4);
-        assertEquals(-5 - 10, fed.get(1), 1e-6, "a feature constant over its rows has std 1");
+        h.putNumeric(new float[] {5, 12}, fed, 0);
+        assertEquals((5 - 3) / 1f, fed.get(0), 1e-6);
+        assertEquals(12 - 10, fed.get(1), 1e-6, "a feature seen fewer than twice has std 1");
+        h.append(new float[] {1, 10}, new long[] {1}, 0f, 0);
+        assertTrue(h.restandardised());
+        h.append(new float[] {1000, -5}, new long[] {1}, 0f, 0);
+        assertTrue(h.restandardised() && h.standardising(), "the 5th row is the last refresh");
+        h.append(new float[] {0, 0}, new long[] {1}, 0f, 0);
+        assertFalse(h.restandardised() || h.standardising());
+        h.copyNumeric(4, fed, 0);
+        assertEquals((1000 - mean(2, 4, 9, 1, 1000)) / std(2, 4, 9, 1, 1000), fed.get(0), 1e-5);
+        assertEquals((-5 - mean(10, 10, 10, -5)) / std(10, 10, 10, -5), fed.get(1), 1e-5);
         h.putNumeric(new float[] {5, Float.NaN}, fed, 0);
-        assertEquals(0f, fed.get(0), 1e-6);
         assertTrue(Float.isNaN(fed.get(1)), "a missing value stays missing");
         ContextHistory plain = new ContextHistory(8, 2, 1);
         plain.append(new float[] {1000, -5}, new long[] {1}, 0f, 0);
         plain.copyNumeric(0, fed, 0);
         assertEquals(1000f, fed.get(0), "without statistics the graph standardises: the raw value");
-        assertFalse(plain.restandardising());
+        assertFalse(plain.standardising() || plain.restandardised());
+    }
+
+    private static double mean(double... xs) {
+        return java.util.Arrays.stream(xs).average().orElseThrow();
+    }
+
+    private static double std(double... xs) {
+        double m = mean(xs);
+        return Math.sqrt(java.util.Arrays.stream(xs).map(x -> (x - m) * (x - m)).average().orElseThrow());
     }
 
     @Test
