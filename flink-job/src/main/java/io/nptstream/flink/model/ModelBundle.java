@@ -105,9 +105,6 @@ public final class ModelBundle {
         }
         Target t = manifest.getTarget();
         b.append("; target ").append(t.getName()).append(':').append(t.getTask() == Target.Task.CLASSIFICATION ? "classes" + t.getClassesList() : "value");
-        if (standardiseRows() > 0) {     // the state then holds each key's statistics of that many rows
-            b.append("; standardised by each key's first ").append(standardiseRows()).append(" rows");
-        }
         return b.toString();
     }
 

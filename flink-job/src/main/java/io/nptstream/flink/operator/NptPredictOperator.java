@@ -351,18 +351,23 @@ final class NptPredictOperator extends AbstractStreamOperator<Scored>
         return cache != null ? cache.keys() : keysStored;
     }
 
-    /** The key's history as stored, a new one for a new key, or the stored rows in a ring resized to this window. */
+    /**
+     * The key's history as stored, a new one for a new key, or the stored rows in a ring resized to
+     * this window, with statistics for a model that standardises per key (ContextHistory#withStandardiseRows).
+     */
     private ContextHistory historyFor(String key, ContextHistory history) {
         int capacity = model.historyLayers() * window;
         if (history == null) {
             return new ContextHistory(capacity, model.numNumeric(), model.numCategorical(), model.standardiseRows());
         }
-        if (history.numNumeric() != model.numNumeric() || history.numCategorical() != model.numCategorical()
-                || history.standardiseRows() != model.standardiseRows()) {
+        if (history.numNumeric() != model.numNumeric() || history.numCategorical() != model.numCategorical()) {
             throw new IllegalStateException("state of key '" + key + "' holds rows of " + history.numNumeric() + " numeric and "
-                    + history.numCategorical() + " categorical features standardised by " + history.standardiseRows()
-                    + " rows, model " + model.version() + " has " + model.numNumeric() + " and " + model.numCategorical()
-                    + " by " + model.standardiseRows() + "; start this model without the old state");
+                    + history.numCategorical() + " categorical features, model " + model.version() + " has "
+                    + model.numNumeric() + " and " + model.numCategorical() + "; start this model without the old state");
+        }
+        // The rows are raw whatever the model: only how a key is standardised may differ (a swap from a prior model served untrained).
+        if (history.standardiseRows() != model.standardiseRows()) {
+            history = history.withStandardiseRows(model.standardiseRows());
         }
         return history.capacity() == capacity ? history : history.withCapacity(capacity);
     }

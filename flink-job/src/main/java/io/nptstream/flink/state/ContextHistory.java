@@ -181,6 +181,27 @@ public final class ContextHistory {
         return resized;
     }
 
+    /**
+     * The same rows for a model that standardises per key by {@code standardiseRows} rows (0: by its
+     * graph): without statistics, or with those of the rows held, oldest first, settled (a swap or a
+     * restore onto a model that standardises otherwise than the one that wrote the state).
+     */
+    public ContextHistory withStandardiseRows(int standardiseRows) {
+        KeyStatistics stats = null;
+        if (standardiseRows > 0) {
+            float[][] first = new float[Math.min(size, standardiseRows)][];
+            for (int i = 0; i < first.length; i++) {
+                first[i] = Arrays.copyOfRange(num, slot(i) * numNumeric, (slot(i) + 1) * numNumeric);
+            }
+            stats = KeyStatistics.settledOver(standardiseRows, numNumeric, first);
+        }
+        ContextHistory c = new ContextHistory(capacity, numNumeric, numCategorical, size, stats);
+        copyRows(0, size, c);
+        c.size = size;
+        c.appended = appended;
+        return c;
+    }
+
     public ContextHistory copy() {
         ContextHistory c = new ContextHistory(capacity, numNumeric, numCategorical, size, copyOfStatistics());
         copyRows(0, size, c);

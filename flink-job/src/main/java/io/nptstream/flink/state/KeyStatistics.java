@@ -41,6 +41,21 @@ public final class KeyStatistics {
         this.stdInUse = stdInUse;
     }
 
+    /**
+     * Statistics of the first {@code rows} of a key's raw numeric rows {@code num} (row-major,
+     * {@code features} a row), settled: for a key whose state was written by a model that kept none
+     * (a swap or a restore onto a model standardised per key), its rows in state stand for its first.
+     */
+    static KeyStatistics settledOver(int rows, int features, float[][] num) {
+        KeyStatistics s = new KeyStatistics(rows, features);
+        for (float[] row : num) {
+            s.add(row);
+        }
+        s.seen = rows;
+        s.refresh();
+        return s;
+    }
+
     /** Whether the statistics in use are refreshed once a key has {@code labeled} labeled rows. */
     public static boolean refreshesAt(long labeled, int rows) {
         return labeled >= 1 && labeled <= rows && (labeled == rows || (labeled & (labeled - 1)) == 0);
@@ -97,11 +112,15 @@ public final class KeyStatistics {
             m2[j] += delta * (x - mean[j]);
         }
         if (refreshesAt(seen, rows)) {
-            for (int j = 0; j < count.length; j++) {
-                double std = count[j] > 1 ? Math.sqrt(m2[j] / count[j]) : 1.0;
-                meanInUse[j] = (float) mean[j];
-                stdInUse[j] = (float) (std > MIN_STD ? std : 1.0);
-            }
+            refresh();
+        }
+    }
+
+    private void refresh() {
+        for (int j = 0; j < count.length; j++) {
+            double std = count[j] > 1 ? Math.sqrt(m2[j] / count[j]) : 1.0;
+            meanInUse[j] = (float) mean[j];
+            stdInUse[j] = (float) (std > MIN_STD ? std : 1.0);
         }
     }
 

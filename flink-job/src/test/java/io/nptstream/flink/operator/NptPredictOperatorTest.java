@@ -2,6 +2,7 @@ package io.nptstream.flink.operator;
 
 import static io.nptstream.flink.operator.NptFixtures.BIDIR_CLS;
 import static io.nptstream.flink.operator.NptFixtures.CAUSAL_CLS;
+import static io.nptstream.flink.operator.NptFixtures.CAUSAL_CLS_LONG;
 import static io.nptstream.flink.operator.NptFixtures.CAUSAL_REG;
 import static io.nptstream.flink.operator.NptFixtures.PRIOR_CLS_ZERO_SHOT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -128,6 +129,15 @@ class NptPredictOperatorTest {
         List<Scored> reference = NptFixtures.run(sameLayout, rows);
         List<Scored> out = runWithRestore(written, sameLayout, rows, cut, false);
         assertSame(reference.subList(cut, rows.size()), out.subList(cut, rows.size()), 1e-5);
+
+        // A prior model served untrained, then a stream model of the same layout and history depth (1 ABD
+        // layer) in its place: the rows in state are raw either way, so it predicts as if it had served them.
+        NptOperatorConfig zeroShot = NptFixtures.config(PRIOR_CLS_ZERO_SHOT, SMALL_WINDOW);
+        NptOperatorConfig stream = NptFixtures.config(CAUSAL_CLS_LONG, SMALL_WINDOW);
+        List<Scored> afterZeroShot = runWithRestore(zeroShot, stream, rows, cut, false);
+        assertSame(NptFixtures.run(stream, rows).subList(cut, rows.size()), afterZeroShot.subList(cut, rows.size()), 1e-5);
+        // The other way, each key's statistics come from the rows in state.
+        assertEquals(rows.size(), runWithRestore(stream, zeroShot, rows, cut, false).size());
 
         NptOperatorConfig otherLayout = NptFixtures.config(CAUSAL_REG, SMALL_WINDOW);
         SuppressRestartsException e = assertThrows(SuppressRestartsException.class,

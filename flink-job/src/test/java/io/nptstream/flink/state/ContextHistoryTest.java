@@ -177,6 +177,22 @@ class ContextHistoryTest {
         assertEquals(a, b);
     }
 
+    /** Rows written without statistics, served by a model standardised per key: the rows held stand for the key's first. */
+    @Test
+    void rowsWithoutStatisticsTakeThoseOfTheRowsHeld() {
+        ContextHistory h = filled(4, 7);
+        ContextHistory standardised = h.withStandardiseRows(3);
+        assertEquals(3, standardised.standardiseRows());
+        assertFalse(standardised.standardising(), "settled: later rows change nothing");
+        FloatBuffer fed = FloatBuffer.allocate(2);
+        standardised.putNumeric(new float[] {5, 5}, fed, 0);
+        assertEquals((5 - mean(3, 4, 5)) / std(3, 4, 5), fed.get(0), 1e-5, "the first 3 of the rows held: 3, 4, 5");
+        standardised.append(new float[] {100, 100}, new long[] {1}, 1f, 1000);
+        standardised.putNumeric(new float[] {5, 5}, fed, 0);
+        assertEquals((5 - mean(3, 4, 5)) / std(3, 4, 5), fed.get(0), 1e-5);
+        assertEquals(h, h.withStandardiseRows(3).withStandardiseRows(0), "back without statistics: the same rows");
+    }
+
     /** State of format version 1 (before per-key statistics) is still read, and migrated. */
     @Test
     void stateOfFormatVersionOneIsRead() throws Exception {
