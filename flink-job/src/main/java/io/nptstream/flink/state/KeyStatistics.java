@@ -14,7 +14,7 @@ import java.util.Arrays;
  * and {@code rows} ({@link #refreshesAt}): each refresh re-encodes the key's context, so a key
  * pays about log2(rows) of them rather than one per row.
  */
-public final class KeyStatistics {
+final class KeyStatistics {
     /** A smaller std is a constant feature (data.MIN_STD in model-export). */
     private static final double MIN_STD = 1e-8;
 
@@ -57,12 +57,12 @@ public final class KeyStatistics {
     }
 
     /** Whether the statistics in use are refreshed once a key has {@code labeled} labeled rows. */
-    public static boolean refreshesAt(long labeled, int rows) {
+    static boolean refreshesAt(long labeled, int rows) {
         return labeled >= 1 && labeled <= rows && (labeled == rows || (labeled & (labeled - 1)) == 0);
     }
 
     /** The rows whose statistics these are, at most. */
-    public int rows() {
+    int rows() {
         return rows;
     }
 
