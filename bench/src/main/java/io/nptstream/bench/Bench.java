@@ -100,7 +100,7 @@ public final class Bench {
         Report.write(streams, outcomes, probes, speed, c.out);
     }
 
-    /** The prior model bound to {@code s}'s schema, untrained on it (zero-shot). */
+    /** The prior model bound to {@code s}'s schema, untrained on it (zero-shot): each key standardised by its own first rows. */
     private static Path priorModel(BenchStream s, NptModels models, BenchConfig c) throws Exception {
         return models.ensure(s, c.out.resolve("models-prior/" + s.name()),
                 List.of("--init", c.prior.toAbsolutePath().toString(), "--steps", "0"));
