@@ -80,6 +80,10 @@ public final class Replay {
         if (!deadLetters.isEmpty()) {
             System.err.println("replay: rows rejected by validation: " + deadLetters);
         }
+        if (rows.isEmpty()) {
+            throw new IllegalArgumentException("no row of " + o.csv + " passed validation (" + deadLetters + "): check that its "
+                    + "columns are the model's features, of the kinds its manifest.json names, and the rows given by --rows");
+        }
         long records = rows.size() + deadLetters.values().stream().mapToLong(Long::longValue).sum();
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(o.parallelism,

@@ -1,6 +1,7 @@
 package io.nptstream.flink.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -77,6 +78,24 @@ class ReplayTest {
             context.updateLoggers();
         }
         assertEquals(List.of(), warnings);
+    }
+
+    /** A CSV none of whose rows fit the model: one line that says so, not a failed job. */
+    @Test
+    void aCsvWithNoValidRowSaysSo() throws Exception {
+        Path model = Fixtures.model("causal-cls");
+        Path csv = tmp.resolve("words.csv");
+        List<String> lines = Files.readAllLines(model.resolve("data.csv"));
+        for (int i = 1; i < lines.size(); i++) {
+            String[] cells = lines.get(i).split(",", -1);
+            cells[1] = "heavy";         // `load` is numeric
+            lines.set(i, String.join(",", cells));
+        }
+        Files.write(csv, lines);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Replay.run(ReplayOptions.fromArgs(
+                new String[] {"--csv", csv.toString(), "--key", "key", "--out", tmp.resolve("none.csv").toString(),
+                    "--model.dir", model.toString()})));
+        assertTrue(e.getMessage().startsWith("no row of " + csv + " passed validation ({WRONG_TYPE="), e.getMessage());
     }
 
     @Test
