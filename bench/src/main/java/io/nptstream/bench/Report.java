@@ -219,8 +219,7 @@ public final class Report {
             j.append(String.format(Locale.ROOT, "    {\"stream\": \"%s\", \"learner\": \"%s\", \"scored\": %d, \"accuracy\": %s, "
                             + "\"records_per_second\": %s, \"p50_latency_us\": %s, \"p99_latency_us\": %s, \"window\": %d, \"windowed_accuracy\": [%s]}%s\n",
                     o.stream(), o.learner(), o.scored(), num(o.accuracy()), num(o.recordsPerSecond()), num(o.p50LatencyUs()),
-                    num(o.p99LatencyUs()), o.window(), Arrays.stream(o.windowedAccuracy()).mapToObj(Report::num)
-                            .collect(Collectors.joining(", ")), i + 1 < outcomes.size() ? "," : ""));
+                    num(o.p99LatencyUs()), o.window(), nums(o.windowedAccuracy()), i + 1 < outcomes.size() ? "," : ""));
         }
         j.append("  ]");
         if (speed != null) {
@@ -259,7 +258,7 @@ public final class Report {
     }
 
     private static String rates(double[] v) {
-        return Arrays.stream(v).mapToObj(x -> String.format(Locale.ROOT, "%.0f", x)).collect(Collectors.joining(" / "));
+        return Arrays.stream(v).mapToObj(Report::us).collect(Collectors.joining(" / "));
     }
 
     private static String num(double v) {

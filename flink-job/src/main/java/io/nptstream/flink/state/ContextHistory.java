@@ -173,12 +173,7 @@ public final class ContextHistory {
 
     /** The same rows in a ring of another capacity (the window changed between runs): keeps the newest. */
     public ContextHistory withCapacity(int newCapacity) {
-        int keep = Math.min(size, newCapacity);
-        ContextHistory resized = new ContextHistory(newCapacity, numNumeric, numCategorical, keep, copyOfStatistics());
-        copyRows(size - keep, keep, resized);
-        resized.size = keep;
-        resized.appended = appended;
-        return resized;
+        return copy(newCapacity, copyOfStatistics());
     }
 
     /**
@@ -189,23 +184,25 @@ public final class ContextHistory {
     public ContextHistory withStandardiseRows(int standardiseRows) {
         KeyStatistics stats = null;
         if (standardiseRows > 0) {
-            float[][] first = new float[Math.min(size, standardiseRows)][];
-            for (int i = 0; i < first.length; i++) {
-                first[i] = Arrays.copyOfRange(num, slot(i) * numNumeric, (slot(i) + 1) * numNumeric);
+            stats = new KeyStatistics(standardiseRows, numNumeric);
+            for (int i = 0; i < Math.min(size, standardiseRows); i++) {
+                stats.add(num, slot(i) * numNumeric);
             }
-            stats = KeyStatistics.settledOver(standardiseRows, numNumeric, first);
+            stats.settle();
         }
-        ContextHistory c = new ContextHistory(capacity, numNumeric, numCategorical, size, stats);
-        copyRows(0, size, c);
-        c.size = size;
-        c.appended = appended;
-        return c;
+        return copy(capacity, stats);
     }
 
     public ContextHistory copy() {
-        ContextHistory c = new ContextHistory(capacity, numNumeric, numCategorical, size, copyOfStatistics());
-        copyRows(0, size, c);
-        c.size = size;
+        return copy(capacity, copyOfStatistics());
+    }
+
+    /** The newest rows that fit {@code newCapacity}, in a ring of that capacity, with {@code stats}. */
+    private ContextHistory copy(int newCapacity, KeyStatistics stats) {
+        int keep = Math.min(size, newCapacity);
+        ContextHistory c = new ContextHistory(newCapacity, numNumeric, numCategorical, keep, stats);
+        copyRows(size - keep, keep, c);
+        c.size = keep;
         c.appended = appended;
         return c;
     }

@@ -41,21 +41,6 @@ final class KeyStatistics {
         this.stdInUse = stdInUse;
     }
 
-    /**
-     * Statistics of the first {@code rows} of a key's raw numeric rows {@code num} (row-major,
-     * {@code features} a row), settled: for a key whose state was written by a model that kept none
-     * (a swap or a restore onto a model standardised per key), its rows in state stand for its first.
-     */
-    static KeyStatistics settledOver(int rows, int features, float[][] num) {
-        KeyStatistics s = new KeyStatistics(rows, features);
-        for (float[] row : num) {
-            s.add(row);
-        }
-        s.seen = rows;
-        s.refresh();
-        return s;
-    }
-
     /** Whether the statistics in use are refreshed once a key has {@code labeled} labeled rows. */
     static boolean refreshesAt(long labeled, int rows) {
         return labeled >= 1 && labeled <= rows && (labeled == rows || (labeled & (labeled - 1)) == 0);
@@ -97,12 +82,17 @@ final class KeyStatistics {
 
     /** A labeled row's raw numeric features; ignored once {@link #rows()} rows are in. */
     void add(float[] num) {
+        add(num, 0);
+    }
+
+    /** The row at {@code from} of a row-major array of rows; ignored once {@link #rows()} rows are in. */
+    void add(float[] num, int from) {
         if (seen >= rows) {
             return;
         }
         seen++;
         for (int j = 0; j < count.length; j++) {
-            double x = num[j];
+            double x = num[from + j];
             if (Double.isNaN(x)) {
                 continue;
             }
@@ -114,6 +104,16 @@ final class KeyStatistics {
         if (refreshesAt(seen, rows)) {
             refresh();
         }
+    }
+
+    /**
+     * Takes the rows added so far as all of them, in use from now on: for a key whose state was
+     * written by a model that kept none (a swap or a restore onto a model standardised per key),
+     * its rows in state stand for its first.
+     */
+    void settle() {
+        seen = rows;
+        refresh();
     }
 
     private void refresh() {
