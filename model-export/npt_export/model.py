@@ -282,51 +282,63 @@ class RowHeads(nn.Module):
 
 
 def heads_of(x, kv: int, dh: int):
-    """[B,P,kv*dh] -> [B,kv,1,P,dh]: key/value heads, each shared by a group of query heads."""
+    """[B,P,kv*dh] -> [B,kv,P,dh]: key/value heads, each shared by a group of query heads."""
     B, P, _ = x.shape
     if kv == 1:
-        return x.view(B, 1, 1, P, dh)        # no transpose: the cache is read as it is stored
-    return x.view(B, P, kv, 1, dh).permute(0, 2, 3, 1, 4)
+        return x.view(B, 1, P, dh)           # no transpose: the cache is read as it is stored
+    return x.view(B, P, kv, dh).transpose(1, 2)
 
 
 def attend(q, kvs, mask, bias, k_self, v_self, self_bias, penalties, heads: int, drop: nn.Module):
     """Multi-head attention of each query to its context (masked) and to itself, with grouped
-    keys and values: kv = Dkv / (D / heads) key/value heads, each shared by heads / kv query heads
-    (kv = heads is plain multi-head attention, kv = 1 multi-query attention).
+    keys and values: kv = Dkv / (D / heads) key/value heads, each shared by g = heads / kv query
+    heads (kv = heads is plain multi-head attention, kv = 1 multi-query attention).
 
-    q [B,n,D]; kvs: the context's (k, v) pairs [B,P_i,Dkv], in order (the cache, then this call's
-    rows), attended as one context of P = sum P_i rows without concatenating them; mask [B,n,P]
-    bool; bias [B,h,n,P] or None; k_self, v_self [B,n,Dkv]; self_bias [h] or None; penalties: None,
-    or what each head subtracts from the scores of the keys of each kvs pair [B,kv,g,1,P_i] and of
-    k_self [B,kv,g,1,n] (ABD's distance terms, `ABD.penalty`). The self term
+    q [B,S,n,D]: S streams of n queries that share one context, its mask [B,n,P], bias [B,h,n,P]
+    or None and penalties; kvs: the context's (k, v) pairs [B,P_i,Dkv], in order (the cache, then
+    this call's rows), attended as one context of P = sum P_i rows without concatenating them;
+    k_self, v_self [B,S,n,Dkv]; self_bias [h] or None; penalties: None, or what each head subtracts
+    from the scores of the keys of each kvs pair [B,kv,g,1,P_i] and of k_self flattened to
+    [B,kv,g,1,S*n] (ABD's distance terms, `ABD.penalty`). Returns [B,S,n,D].
+
+    All queries that read a key/value head (its g query heads, every stream) are the rows of one
+    matrix product with the context's keys, and then with its values: with few queries a key, as
+    when many keys share a call, the cost is reading the context, once per product. The self term
     is its own softmax column, so a row with an empty context still has a well-defined output, and
     no query ever sees another query."""
-    B, n, D = q.shape
+    B, S, n, D = q.shape
     dh = D // heads
     kv = k_self.shape[-1] // dh
     g = heads // kv
-    q = q.view(B, n, kv, g, dh).permute(0, 2, 3, 1, 4)                       # [B,kv,g,n,dh]
-    ks, vs = heads_of(k_self, kv, dh), heads_of(v_self, kv, dh)              # [B,kv,1,n,dh]
-    parts = [(heads_of(k, kv, dh), heads_of(v, kv, dh)) for k, v in kvs]
+    q = q.view(B, S, n, kv, g, dh).permute(0, 3, 1, 4, 2, 5)                  # [B,kv,S,g,n,dh]
+    ks, vs = (t.view(B, S, n, kv, 1, dh).permute(0, 3, 1, 4, 2, 5) for t in (k_self, v_self))
+    parts = [(heads_of(k, kv, dh), heads_of(v, kv, dh)) for k, v in kvs]      # [B,kv,P_i,dh]
     scale = 1.0 / math.sqrt(dh)
-    s_ctx = torch.cat([q @ k.transpose(-1, -2) for k, _ in parts], -1) * scale  # [B,kv,g,n,P]
-    s_self = (q * ks).sum(-1, keepdim=True) * scale                            # [B,kv,g,n,1]
+    q = q * scale
+    rows = q.reshape(B, kv, S * g * n, dh)
+    s_ctx = torch.cat([rows @ k.transpose(-1, -2) for k, _ in parts], -1)
     P = s_ctx.shape[-1]
+    s_self = (q * ks).sum(-1, keepdim=True)                                    # [B,kv,S,g,n,1]
+    # What the scores get besides q.k, summed on the context's terms [B,kv,g,n,P] before they
+    # are broadcast over the streams: one pass over the scores, not one per term.
+    terms = torch.zeros((), dtype=q.dtype, device=q.device)
     if penalties is not None:
         context_penalties, self_penalty = penalties
-        s_ctx = s_ctx - torch.cat(context_penalties, -1) * scale
-        s_self = s_self - self_penalty.transpose(-1, -2) * scale
+        terms = terms - torch.cat(context_penalties, -1) * scale
+        s_self = s_self - self_penalty.view(B, kv, g, S, n, 1).transpose(2, 3) * scale
     if bias is not None:
-        s_ctx = s_ctx + bias.view(B, kv, g, n, P)
-        s_self = s_self + self_bias.view(1, kv, g, 1, 1)
-    s_ctx = s_ctx.masked_fill(~mask[:, None, None], float("-inf"))
+        terms = terms + bias.view(B, kv, g, n, P)
+        s_self = s_self + self_bias.view(1, kv, 1, g, 1, 1)
+    terms = terms.masked_fill(~mask[:, None, None], float("-inf"))
+    s_ctx = s_ctx.view(B, kv, S, g, n, P) + terms[:, :, None]
     p = drop(torch.softmax(torch.cat([s_ctx, s_self], -1), -1))
     out = p[..., P:] * vs
     start = 0
     for k, v in parts:
-        out = out + p[..., start:start + k.shape[-2]] @ v
-        start += k.shape[-2]
-    return out.permute(0, 3, 1, 2, 4).reshape(B, n, D)                        # [B,kv,g,n,dh] -> [B,n,D]
+        P_i = k.shape[-2]
+        out = out + (p[..., start:start + P_i].reshape(B, kv, S * g * n, P_i) @ v).view(B, kv, S, g, n, dh)
+        start += P_i
+    return out.permute(0, 2, 4, 1, 3, 5).reshape(B, S, n, D)                   # [B,kv,S,g,n,dh] -> [B,S,n,D]
 
 
 class FeedForward(nn.Module):
@@ -434,7 +446,7 @@ class ABD(nn.Module):
         (distance_attention) and a_h |k|^2 / 2 over the kernel's. k [B,P,Dkv] -> [B,kv,g,1,P]. Computed
         once per layer for the context's keys, which both streams attend to."""
         kv, g = self.kv_heads, self.heads // self.kv_heads
-        k = heads_of(k, kv, self.dh)
+        k = heads_of(k, kv, self.dh)[:, :, None]
         out = 0
         if self.norm_weight is not None:
             learned = k[..., self.kernel_dims:]
@@ -465,17 +477,27 @@ class ABD(nn.Module):
         empty = isinstance(prefix_k.shape[1], int) and prefix_k.shape[1] == 0
         kvs = ((k_ctx, v_ctx),) if empty else ((prefix_k, prefix_v), (k_ctx, v_ctx))
         sb = self.self_bias if self.recency else None
-        pen_ctx = pen_q = None
+        pens = None
         if self.norm_weight is not None or self.kernel_dims:
-            pens = [self.penalty(k) for k, _ in kvs]               # the last is the context stream's own
-            pen_ctx, pen_q = (pens, pens[-1]), (pens, self.penalty(k_q))
-        a_q = attend(q_q, kvs, ctx.mask_q, self.bias(ctx.age_q), k_q, v_q, sb, pen_q, self.heads, self.drop)
-        h_q = self.update(h_q, a_q)
+            pens = [self.penalty(k) for k, _ in kvs]
+
+        def streams(q, mask, age, k_self, v_self):
+            penalties = None if pens is None else (pens, self.penalty(k_self.flatten(1, 2)))
+            return attend(q, kvs, mask, self.bias(age), k_self, v_self, sb, penalties, self.heads, self.drop)
+
         if not ctx_out:
-            return None, h_q, k_ctx, v_ctx
-        a_ctx = attend(q_ctx, kvs, ctx.mask_ctx, self.bias(ctx.age_ctx), k_ctx, v_ctx, sb, pen_ctx, self.heads,
-                       self.drop)
-        return self.update(h_ctx, a_ctx), h_q, k_ctx, v_ctx
+            a_q = streams(q_q[:, None], ctx.mask_q, ctx.age_q, k_q[:, None], v_q[:, None])[:, 0]
+            return None, self.update(h_q, a_q), k_ctx, v_ctx
+        if ctx.mask_ctx is ctx.mask_q:
+            # The two streams of the same rows (STEP): one pass over the context's keys and values
+            # for both, which is what a call costs when the context is long and the rows a key few.
+            a = streams(torch.stack([q_ctx, q_q], 1), ctx.mask_q, ctx.age_q,
+                        torch.stack([k_ctx, k_q], 1), torch.stack([v_ctx, v_q], 1))
+            a_ctx, a_q = a[:, 0], a[:, 1]
+        else:
+            a_ctx = streams(q_ctx[:, None], ctx.mask_ctx, ctx.age_ctx, k_ctx[:, None], v_ctx[:, None])[:, 0]
+            a_q = streams(q_q[:, None], ctx.mask_q, ctx.age_q, k_q[:, None], v_q[:, None])[:, 0]
+        return self.update(h_ctx, a_ctx), self.update(h_q, a_q), k_ctx, v_ctx
 
     def update(self, h, a):
         res = self.res(h) + self.out(a)
