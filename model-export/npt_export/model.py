@@ -450,10 +450,10 @@ class ABD(nn.Module):
         out = 0
         if self.norm_weight is not None:
             learned = k[..., self.kernel_dims:]
-            out = self.norm_weight.view(1, kv, g, 1, 1) * (learned * learned).sum(-1)[..., None, :] / 2
+            out = self.norm_weight.view(1, kv, g, 1, 1) * torch.linalg.vector_norm(learned, dim=-1).square()[..., None, :] / 2
         if self.kernel_dims:
             kern = k[..., :self.kernel_dims]
-            out = out + self.kernel_weight().view(1, kv, g, 1, 1) * (kern * kern).sum(-1)[..., None, :] / 2
+            out = out + self.kernel_weight().view(1, kv, g, 1, 1) * torch.linalg.vector_norm(kern, dim=-1).square()[..., None, :] / 2
         return out
 
     def bias(self, age):
