@@ -80,9 +80,13 @@ public final class ContextHistory {
         return statistics == null ? 0 : statistics.rows();
     }
 
-    /** Whether the key's statistics in use may still change: not all of its first {@code standardiseRows} rows are in. */
+    /**
+     * Whether the key's statistics in use may still change: they have taken each of its labeled
+     * rows so far, and not yet its first {@code standardiseRows}. Settled statistics
+     * ({@link #withStandardiseRows}) never change, however few rows the key has.
+     */
     public boolean standardising() {
-        return statistics != null && appended <= statistics.rows();
+        return statistics != null && statistics.seen() == appended;
     }
 
     /**
@@ -90,7 +94,7 @@ public final class ContextHistory {
      * encoded under the ones before, must be encoded again.
      */
     public boolean restandardised() {
-        return statistics != null && KeyStatistics.refreshesAt(appended, statistics.rows());
+        return standardising() && KeyStatistics.refreshesAt(appended, statistics.rows());
     }
 
     /** Adds a labeled row as the newest, dropping the oldest when full. */

@@ -193,6 +193,22 @@ class ContextHistoryTest {
         assertEquals(h, h.withStandardiseRows(3).withStandardiseRows(0), "back without statistics: the same rows");
     }
 
+    /** Statistics settled from fewer rows than they stand for never change: the key needs no rounds and no refreshes. */
+    @Test
+    void settledStatisticsOfFewRowsAreNotRefreshed() {
+        ContextHistory settled = filled(16, 3).withStandardiseRows(16);
+        assertFalse(settled.standardising(), "settled from 3 rows of 16");
+        FloatBuffer before = FloatBuffer.allocate(2);
+        settled.putNumeric(new float[] {5, 5}, before, 0);
+        for (int i = 0; i < 5; i++) {
+            settled.append(new float[] {100, 100}, new long[] {1}, 1f, 1000);
+            assertFalse(settled.standardising() || settled.restandardised(), "row " + settled.appended() + ": nothing refreshed");
+        }
+        FloatBuffer after = FloatBuffer.allocate(2);
+        settled.putNumeric(new float[] {5, 5}, after, 0);
+        assertEquals(before, after, "the statistics of the 3 rows held stay in use");
+    }
+
     /** State of format version 1 (before per-key statistics) is still read, and migrated. */
     @Test
     void stateOfFormatVersionOneIsRead() throws Exception {
