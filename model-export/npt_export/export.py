@@ -168,16 +168,19 @@ def run_onnx(path: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 
 class Synth:
-    """Random raw rows shaped like the schema (NaNs and unknown categories included)."""
+    """Random rows shaped like the schema (NaNs and unknown categories included): raw records
+    (`raw`), or what a server feeds the graph, which differs under key statistics: numbers a key's
+    statistics standardised."""
 
-    def __init__(self, cfg: NPTConfig, seed: int):
+    def __init__(self, cfg: NPTConfig, seed: int, raw: bool):
         self.cfg = cfg
+        self.raw = raw
         self.g = torch.Generator().manual_seed(seed)
 
     def rows(self, *shape, p_missing=0.05, p_unlabeled=0.0):
         cfg, g = self.cfg, self.g
         means, stds = torch.tensor(cfg.num_means), torch.tensor(cfg.num_stds)
-        if cfg.standardise_rows:    # standardised per key: rows in units far from the graph's 0 and 1
+        if cfg.standardise_rows and self.raw:   # records in units far from the graph's 0 and 1
             means, stds = 100 * torch.randn(cfg.n_num, generator=g), 10 ** (4 * torch.rand(cfg.n_num, generator=g) - 2)
         num = means + stds * torch.randn(*shape, cfg.n_num, generator=g)
         num = torch.where(torch.rand(num.shape, generator=g) < p_missing, torch.full_like(num, float("nan")), num)
@@ -218,7 +221,7 @@ def golden_window(cfg: NPTConfig) -> int:
 
 def golden_inputs(model: NPT, seed: int = 1) -> list[tuple[str, dict[str, torch.Tensor]]]:
     cfg = model.cfg
-    synth = Synth(cfg, seed)
+    synth = Synth(cfg, seed, raw=False)
     Wmax = cfg.window
     Ws = golden_window(cfg)
     cases = []
@@ -274,7 +277,7 @@ def golden_stream(model: NPT, schema: D.Schema, model_version: str, window: int,
     """Records over n_keys keys (interleaved; some unlabeled, NaNs, unknown categories) and the
     reference's prequential Prediction for each, one record at a time."""
     cfg = model.cfg
-    synth = Synth(cfg, seed)
+    synth = Synth(cfg, seed, raw=True)
     n = n_keys * per_key
     num, cat, y = synth.rows(n, p_missing=0.05, p_unlabeled=0.2)
     keys = torch.randint(0, n_keys, (n,), generator=synth.g).tolist()
