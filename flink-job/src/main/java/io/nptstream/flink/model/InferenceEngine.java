@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.TreeMap;
 import org.apache.flink.annotation.Internal;
@@ -19,7 +20,8 @@ import org.apache.flink.annotation.Internal;
  * the labeled rows join their key's history.
  *
  * <p>A STEP graph takes all of a key's rows in one call, with the keys of equal row counts
- * together: nothing is padded, and each key's context is read once per flush. A flush goes in
+ * together, and each key's context is read once per flush; neighbouring counts share a call where
+ * padding their keys to the larger count costs less than the call it saves. A flush goes in
  * rounds of one row per key where rows of one key must not share a call: with a maximum context
  * age (the context shrinks per row), always for a FULL graph (its queries don't see each other),
  * and for a key whose statistics may change with its rows (ContextHistory#standardising): each
@@ -29,6 +31,14 @@ import org.apache.flink.annotation.Internal;
 public abstract class InferenceEngine {
     /** Padded rows in one ONNX Runtime call, at most (one key's rows may exceed it alone). */
     static final int MAX_ROWS_PER_CALL = 1 << 16;
+    /**
+     * What one ONNX Runtime call costs beyond its rows, in rows: a call's fixed cost over the cost
+     * of one more row in it, measured at 7 rows for the Elec2 model, 3 for the prior model and 2
+     * for a model over W 1,024 (one thread, ONNX Runtime alone). A constant, not a timing, so that
+     * how a flush is cut is the same on every machine; where a call is worth 2 rows, merging at 3
+     * loses at most a row's time.
+     */
+    static final int CALL_COST_ROWS = 3;
 
     protected final ModelBundle model;
     protected final OrtSession session;
@@ -67,7 +77,7 @@ public abstract class InferenceEngine {
             (b.history.standardising() ? rounds : whole).add(b);
         }
         int[] counts = whole.stream().mapToInt(b -> b.rows.size()).toArray();
-        for (List<Integer> group : byCount(counts)) {
+        for (List<Integer> group : callGroups(counts)) {
             List<Slice> slices = new ArrayList<>(group.size());
             for (int i : group) {
                 slices.add(new Slice(whole.get(i), 0, counts[i]));
@@ -95,13 +105,47 @@ public abstract class InferenceEngine {
         }
     }
 
-    /** The indices of {@code counts}, grouped by equal count, smallest count first, in order within a group. */
-    static List<List<Integer>> byCount(int[] counts) {
-        TreeMap<Integer, List<Integer>> groups = new TreeMap<>();
+    /**
+     * The indices of {@code counts} in groups of one call each, every key padded to its group's
+     * largest count: keys of equal counts together, and neighbouring counts merged where that
+     * costs the fewest rows computed plus {@link #CALL_COST_ROWS} a call (a Zipf-spread flush has
+     * a long tail of counts with a key or two each). Smallest counts first; index order within a
+     * group; on a tie, less padding.
+     */
+    static List<List<Integer>> callGroups(int[] counts) {
+        TreeMap<Integer, List<Integer>> byCount = new TreeMap<>();
         for (int i = 0; i < counts.length; i++) {
-            groups.computeIfAbsent(counts[i], c -> new ArrayList<>()).add(i);
+            byCount.computeIfAbsent(counts[i], c -> new ArrayList<>()).add(i);
         }
-        return new ArrayList<>(groups.values());
+        List<Integer> sizes = new ArrayList<>(byCount.keySet());
+        List<List<Integer>> keys = new ArrayList<>(byCount.values());
+        int n = sizes.size();
+        // cost[j]: the cheapest calls for the j smallest counts; start[j]: where the last of them starts.
+        long[] cost = new long[n + 1];
+        int[] start = new int[n + 1];
+        for (int j = 1; j <= n; j++) {
+            cost[j] = Long.MAX_VALUE;
+            long members = 0;
+            for (int i = j; i >= 1; i--) {
+                members += keys.get(i - 1).size();
+                long c = cost[i - 1] + CALL_COST_ROWS + members * sizes.get(j - 1);
+                if (c < cost[j]) {
+                    cost[j] = c;
+                    start[j] = i - 1;
+                }
+            }
+        }
+        List<List<Integer>> groups = new ArrayList<>();
+        for (int j = n; j > 0; j = start[j]) {
+            List<Integer> group = new ArrayList<>();
+            for (int g = start[j]; g < j; g++) {
+                group.addAll(keys.get(g));
+            }
+            Collections.sort(group);
+            groups.add(group);
+        }
+        Collections.reverse(groups);
+        return groups;
     }
 
     /**
