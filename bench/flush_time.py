@@ -63,19 +63,30 @@ def matmul_flops(event, transposed):
     return 2 * math.prod(out) * (a[-2] if transposed else a[-1])
 
 
-def profile(model_path, options, feeds, repeats):
+def open_session(model_path, threads, **settings):
+    """An ONNX Runtime session as the operator opens one (all graph optimisations), with `settings`
+    on its SessionOptions."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    for name, value in settings.items():
+        setattr(options, name, value)
+    return ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+
+
+def profile(model_path, threads, feeds, repeats):
     """Kernel time per operator (ms per call), matrix-product FLOPs per call, profiled call ms."""
     import onnx
-    options.enable_profiling = True
-    options.log_severity_level = 3          # not the warning that an optimized model is machine-specific
     with tempfile.TemporaryDirectory() as tmp:
-        options.profile_file_prefix = os.path.join(tmp, "flush")
-        options.optimized_model_filepath = os.path.join(tmp, "optimized.onnx")
-        session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+        optimized_path = os.path.join(tmp, "optimized.onnx")
+        # log_severity_level 3: not the warning that an optimized model is machine-specific.
+        session = open_session(model_path, threads, enable_profiling=True, log_severity_level=3,
+                               profile_file_prefix=os.path.join(tmp, "flush"),
+                               optimized_model_filepath=optimized_path)
         for _ in range(repeats):
             session.run(None, feeds)
         events = json.load(open(session.end_profiling()))
-        optimized = onnx.load(options.optimized_model_filepath)
+        optimized = onnx.load(optimized_path)
     trans_a = {n.name for n in optimized.graph.node for at in n.attribute if at.name == "transA" and at.i}
     runs = [e for e in events if e["name"] == "model_run"][repeats // 2:]   # the first half warms up
     kernels = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")
@@ -111,11 +122,8 @@ def main():
     manifest = json.load(open(os.path.join(a.model_dir, "manifest.json")))
     if manifest["graph"]["kind"] != "STEP":
         raise SystemExit(f"{a.model_dir}: a {manifest['graph']['kind']} graph; this times STEP graphs")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = a.threads
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     model_path = os.path.join(a.model_dir, manifest["graph"]["file"])
-    session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+    session = open_session(model_path, a.threads)
     rng = np.random.default_rng(0)
     per_key = collections.Counter(i % a.keys for i in range(a.rows))
     groups = collections.Counter(per_key.values())            # row count -> keys with that many rows
@@ -127,7 +135,7 @@ def main():
     print(f"{a.model_dir}: a flush of {a.rows} rows, {a.threads} thread(s): 1 key {one:.2f} ms, "
           f"{a.keys} keys ({calls}) {many:.2f} ms")
     if a.profile:
-        print_profile(*profile(model_path, options, one_key, a.repeats), one, a.rows)
+        print_profile(*profile(model_path, a.threads, one_key, a.repeats), one, a.rows)
 
 
 if __name__ == "__main__":
