@@ -19,6 +19,15 @@ from npt_export import data as D
 from npt_export.evidence.context import TRAIN_SHARE
 
 
+def scored_stream(csv: str, target: str, key: str | None):
+    """A classification stream's schema (inferred from its first 20%), its encoded rows, and the
+    first scored row."""
+    header, rows = D.read_csv(csv)
+    start = int(len(rows) * TRAIN_SHARE)
+    schema = D.infer_schema(header, rows[:start], target, key)
+    return schema, D.encode(schema, header, rows), start
+
+
 def smoother_accuracy(x, y, keys, start: int, window: int, sharpness: float, classes: int) -> float:
     """Accuracy of the smoother on rows start: of x [N,F] (standardised, 0 = missing), y [N]."""
     history: dict[str, list[int]] = {}
@@ -45,10 +54,7 @@ def main(argv=None):
     p.add_argument("--window", type=int, nargs="+", default=[256, 1024])
     p.add_argument("--sharpness", type=float, nargs="+", default=[1.0, 2.0, 8.0, 32.0])
     a = p.parse_args(argv)
-    header, rows = D.read_csv(a.csv)
-    start = int(len(rows) * TRAIN_SHARE)
-    schema = D.infer_schema(header, rows[:start], a.target, a.key)
-    table = D.encode(schema, header, rows)
+    schema, table, start = scored_stream(a.csv, a.target, a.key)
     mean, std = (np.array([getattr(a, f) for a in schema.numeric]) for f in ("mean", "std"))
     x = np.nan_to_num((table.num - mean) / std)       # the standardisation a model trained on rows :start has
     y = table.y.astype(np.int64)

@@ -74,8 +74,8 @@ public final class Bench {
     }
 
     /**
-     * NPT, its context probe, the prior model zero-shot (when there is one), then every MOA learner,
-     * on {@code s}; the report so far is rewritten after each stream.
+     * NPT, its context probe, the prior model zero-shot (when there is one), NPT with retrains on
+     * drift, then every MOA learner, on {@code s}; the report so far is rewritten after each stream.
      */
     private static void compare(BenchStream s, Path model, NptModels models, BenchConfig c, List<BenchStream> streams, List<Outcome> outcomes,
                                 Map<String, Double> probes, SpeedSweep.Result speed) throws Exception {
@@ -92,6 +92,10 @@ public final class Bench {
                     c.out.resolve("predictions/" + s.name() + "-prior.csv"), c.out.resolve("probe-prior"));
             outcomes.add(print(prior.outcome()));
             probes.put(s.name() + Report.PRIOR_PROBE, prior.follows());
+        }
+        if (!c.quick && c.retrain && Files.isRegularFile(model.resolve(NptModels.CHECKPOINT_FILE))) {
+            boolean[] correct = models.retrainedOnDrift(s, model, c.out.resolve("predictions/" + s.name() + "-retrain.csv"));
+            outcomes.add(print(new Outcome(s.name(), Outcome.NPT_RETRAIN, Double.NaN, Double.NaN, Double.NaN, correct)));
         }
         CsvInstances data = CsvInstances.read(s);
         for (String learner : MoaRunner.LEARNERS.keySet()) {

@@ -24,6 +24,8 @@ public final class BenchConfig {
     public String only;
     /** Accuracy only: every stream, no speed sweep (which is the slow part and doesn't depend on training). */
     public boolean noSpeed;
+    /** NPT with retrains on drift (learner NPT-retrain; fine-tunes on the CPU, the slowest part of the accuracy figures). */
+    public boolean retrain = true;
     public int[] windows = {64, 256, 1024};
     public int[] batchSizes = {1, 16, 64, 256};
     public long speedRows = 20_000;
@@ -56,12 +58,13 @@ public final class BenchConfig {
                 case "--electricity" -> c.electricity = Path.of(args[++i]);
                 case "--synthetic-rows" -> c.syntheticRows = Long.parseLong(args[++i]);
                 case "--no-speed" -> c.noSpeed = true;
+                case "--no-retrain" -> c.retrain = false;
                 case "--only" -> {
                     c.only = args[++i];
                     c.out = c.out.resolve(c.only);
                 }
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "'; use --quick, --python PATH, --electricity CSV, --synthetic-rows N, --no-speed, --only SYNTHETIC_STREAM");
+                        + "'; use --quick, --python PATH, --electricity CSV, --synthetic-rows N, --no-speed, --no-retrain, --only SYNTHETIC_STREAM");
             }
         }
         if (!c.quick && c.only == null && c.electricity == null) {

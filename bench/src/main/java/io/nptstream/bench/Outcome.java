@@ -25,6 +25,9 @@ public record Outcome(String stream, String learner, double recordsPerSecond, do
     /** The learner name of the prior model serving the stream zero-shot (nothing trained on it). */
     public static final String NPT_PRIOR = "NPT-prior";
 
+    /** The learner name of the stream model with the model lifecycle's retrains on drift (NptModels#retrainedOnDrift). */
+    public static final String NPT_RETRAIN = "NPT-retrain";
+
     /** Whether this is one of NPT's models rather than a MOA learner. */
     public boolean isNpt() {
         return learner.startsWith(NPT);

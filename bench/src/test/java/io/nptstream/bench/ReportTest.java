@@ -63,6 +63,29 @@ class ReportTest {
         assertTrue(md.contains("NPT-prior >= ARF on 1 of 1 streams."), md);
     }
 
+    /** NPT with retrains on drift: its own table against NPT and the best MOA learner, and no throughput of its own. */
+    @Test
+    void retrainedOnDrift() throws Exception {
+        boolean[] npt = new boolean[100];
+        boolean[] retrain = new boolean[100];
+        boolean[] srp = new boolean[100];
+        for (int i = 0; i < 100; i++) {
+            npt[i] = i < 75;
+            retrain[i] = i < 86;
+            srp[i] = i < 84;
+        }
+        BenchStream s = new BenchStream("agr", dir.resolve("agr.csv"), null, 125, "", BenchStream.NO_DRIFT);
+        List<Outcome> outcomes = List.of(new Outcome("agr", Outcome.NPT, 1, 1, 1, npt),
+                new Outcome("agr", Outcome.NPT_RETRAIN, Double.NaN, Double.NaN, Double.NaN, retrain),
+                new Outcome("agr", "SRP", 1, 1, 1, srp));
+        Report.write(List.of(s), outcomes, Map.of("agr", 0.95), null, dir);
+
+        String md = Files.readString(dir.resolve("results.md"));
+        assertTrue(md.contains("| agr | NPT-retrain | 100 | 86.00% | - | - | - |"), md);
+        assertTrue(md.contains("| agr | 75.00% | SRP 84.00% | -9.00 | NOT met | 95.00% |"), "the best MOA learner is never NPT's: " + md);
+        assertTrue(md.contains("| agr | 75.00% | 86.00% | SRP 84.00% | +2.00 | met |"), md);
+    }
+
     /** The prior model's speed at equal load: medians of the rounds, and the goal of at most 2x the stream model's time. */
     @Test
     void priorSpeed() throws Exception {

@@ -1,0 +1,125 @@
+"""Retrain on drift: what the model lifecycle (`npt_export.retrain`, then a swap) adds where a
+stream model's context cannot carry a new concept. A replay of a stream model on the last 80% of a
+stream, each row predicted before it joins its key's context; a drift detector (DDM, Gama et al.
+2004) watches the served model's errors. After a drift, once N labeled rows have come, the served
+model is fine-tuned on the rows since the drift as `npt_export.retrain` does (same layout, from its
+checkpoint), and serves from the next row on; again at 2N and 4N rows. The time a fine-tune takes
+is not replayed: in a job its swap comes that much later.
+
+    python -m npt_export.evidence.drift_retrain NAME --csv STREAM.csv --model CHECKPOINT [--key COL] [--steps 200] [--rows N]
+
+N is by default twice the model's window, the fewest that `npt_export.retrain` trains on.
+Prints each drift and retrain, then the accuracy on the last 80% and per 1,000 rows, without and
+with the retrains. Classification only.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+
+import numpy as np
+
+from npt_export import data as D
+from npt_export.evidence.context import BLOCK, TRAIN_SHARE, predictions
+from npt_export.export import load
+from npt_export.train import TrainConfig, train
+
+# Retrains after a drift: once N labeled rows have arrived since it, then at 2N and 4N, each on
+# every row since the drift, so the new concept is learned from more rows as they come (as an
+# online learner does) and served early.
+RETRAINS = 3
+
+
+class DDM:
+    """The drift detection method: error rate p over the rows since the last reset, s = sqrt(p(1-p)/n);
+    a drift when p + s exceeds its lowest value by 3 of that lowest s, after at least 30 rows."""
+
+    def __init__(self, min_rows: int = 30, level: float = 3.0):
+        self.min_rows, self.level = min_rows, level
+        self.reset()
+
+    def reset(self):
+        self.n, self.errors, self.best, self.best_s = 0, 0, math.inf, math.inf
+
+    def drift(self, error: bool) -> bool:
+        self.n += 1
+        self.errors += error
+        p = self.errors / self.n
+        s = math.sqrt(p * (1 - p) / self.n)
+        if self.n < self.min_rows:
+            return False
+        if p + s < self.best:
+            self.best, self.best_s = p + s, s
+        return p + s > self.best + self.level * self.best_s
+
+
+def fine_tune(csv: str, target: str, key: str | None, checkpoint: str, begin: int, end: int, steps: int, out: str) -> str:
+    """`npt_export.retrain`'s fine-tune, on rows begin:end of the CSV: the served model's layout and
+    architecture, from its checkpoint."""
+    layout = load(checkpoint)[1]
+    tc = TrainConfig(csv=csv, target=target, key=key, rows=f"{begin}:{end}", out=out, steps=steps, init=checkpoint,
+                     export=False)
+    return train(tc, {}, quiet=True, layout=layout)
+
+
+def predictions_from(model, table: D.Table, row: int):
+    """`predictions` of rows row: (each key's context as in a replay from the start): the replay
+    starts where every key still has its last W rows before `row`."""
+    keys = np.asarray(table.keys or [""] * len(table))
+    first = row
+    for k in np.unique(keys[:row]):
+        before = np.flatnonzero(keys[:row] == k)
+        first = min(first, int(before[max(0, len(before) - model.cfg.window)]))
+    part = D.Table(table.num[first:], table.cat[first:], table.y[first:], None if table.keys is None else table.keys[first:])
+    return predictions(model, part)[row - first:]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m npt_export.evidence.drift_retrain", description=__doc__.split("\n\n")[0])
+    p.add_argument("name")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--target", default="target")
+    p.add_argument("--key")
+    p.add_argument("--model", required=True, help="the stream model's checkpoint.pt")
+    p.add_argument("--steps", type=int, default=200, help="fine-tuning steps a retrain")
+    p.add_argument("--rows", type=int, default=0, help="N: labeled rows after a drift before the first retrain; 0 = twice the window")
+    p.add_argument("--predictions", help="a CSV to write the scored rows' predictions to: row,label,predicted,model")
+    a = p.parse_args(argv)
+    header, rows = D.read_csv(a.csv)
+    start = int(len(rows) * TRAIN_SHARE)
+    served, schema, _ = load(a.model)
+    table = D.encode(schema, header, rows)
+    y = table.y.astype(np.int64)
+    first = a.rows or 2 * served.cfg.window
+    base = predictions(served, table)
+    pred, model_of = base.copy(), np.zeros(len(rows), dtype=np.int64)
+    ddm, checkpoint, drift, due, retrains = DDM(), a.model, None, [], 0
+    with tempfile.TemporaryDirectory(prefix="npt-drift-retrain-") as tmp:
+        for i in range(start, len(rows)):
+            if ddm.drift(bool(pred[i] != y[i])):
+                drift, due = i + 1, [i + 1 + first * 2 ** j for j in range(RETRAINS)]
+                ddm.reset()
+                print(f"{a.name}: drift detected at row {i}", flush=True)
+            if due and i + 1 == due[0] and due[0] < len(rows):
+                t0 = time.time()
+                checkpoint = fine_tune(a.csv, a.target, a.key, checkpoint, drift, due[0], a.steps, f"{tmp}/{due[0]}")
+                retrains += 1
+                pred[due[0]:] = predictions_from(load(checkpoint)[0], table, due[0])
+                model_of[due[0]:] = retrains
+                print(f"{a.name}: fine-tuned on rows {drift}:{due[0]} in {time.time() - t0:.0f} s, serving from row {due[0]}", flush=True)
+                due.pop(0)
+                ddm.reset()
+    for label, out in (("without retrains", base), (f"with {retrains} retrains", pred)):
+        ok = (out == y)[start:]
+        blocks = " ".join(f"{100 * ok[i:i + BLOCK].mean():.0f}" for i in range(0, len(ok), BLOCK))
+        print(f"{a.name}, {label}: accuracy {100 * ok.mean():.2f}% | per {BLOCK} rows: {blocks}", flush=True)
+    if a.predictions:
+        with open(a.predictions, "w") as f:
+            f.write("row,label,predicted,model\n")
+            f.writelines(f"{i},{y[i]},{pred[i]},{model_of[i]}\n" for i in range(start, len(rows)))
+
+
+if __name__ == "__main__":
+    main()

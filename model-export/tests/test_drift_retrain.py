@@ -1,0 +1,74 @@
+"""Retrain on drift (`npt_export.evidence.drift_retrain`, the bench's NPT-retrain): the detector,
+the replay from the middle of a stream, and the whole loop on a stream whose concept changes."""
+import csv
+
+import numpy as np
+import torch
+
+from conftest import rows, tiny
+from npt_export import data as D
+from npt_export.evidence import drift_retrain
+from npt_export.evidence.context import predictions
+from npt_export.evidence.drift_retrain import DDM, predictions_from
+from npt_export.train import TrainConfig, train
+
+
+def drifts(errors) -> list[int]:
+    ddm = DDM()
+    found = []
+    for i, e in enumerate(errors):
+        if ddm.drift(bool(e)):
+            found.append(i)
+            ddm.reset()
+    return found
+
+
+def test_the_detector_finds_a_jump_in_the_error_rate_and_nothing_in_a_steady_one():
+    rng = np.random.default_rng(0)
+    steady = rng.random(4000) < 0.1
+    assert drifts(steady) == []
+    jump = np.concatenate([steady, rng.random(2000) < 0.4])
+    found = drifts(jump)
+    assert found and 4000 <= found[0] < 4300, found
+
+
+def test_a_replay_from_the_middle_predicts_what_the_replay_from_the_start_does():
+    model = tiny(window=8, n_cat=1)
+    num, cat, y = rows(model, 300, p_unlabeled=0.2)
+    keys = [f"k{i % 3}" if i % 7 else "k3" for i in range(300)]
+    table = D.Table(num.numpy(), cat.numpy(), y.numpy(), keys)
+    with torch.no_grad():
+        whole = predictions(model, table)
+        for row in (0, 5, 120, 299):
+            assert (predictions_from(model, table, row) == whole[row:]).all(), row
+
+
+def write_drifting(path, rows=1500, change=900, seed=0):
+    """Two classes: whether feature a is positive, then from row `change` on whether it is negative."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "b", "target"])
+        for i in range(rows):
+            x = rng.normal(size=2)
+            w.writerow([f"{x[0]:.4f}", f"{x[1]:.4f}", int((x[0] > 0) == (i < change))])
+
+
+def test_a_drift_is_followed_by_retrains_that_serve_from_the_row_after_their_data(tmp_path, capsys):
+    data = str(tmp_path / "stream.csv")
+    write_drifting(data)
+    tc = TrainConfig(csv=data, target="target", rows="0:300", out=str(tmp_path / "model"), steps=100, batch=4,
+                     eval_every=20, p_relabel=0.0, p_drift=0.0, threads=1, export=False)
+    checkpoint = train(tc, dict(window=16, embed_dim=8, abd_layers=1, aba_layers=1, heads=2), quiet=True)
+    out = tmp_path / "predictions.csv"
+    drift_retrain.main(["drifting", "--csv", data, "--model", checkpoint, "--steps", "2", "--rows", "64",
+                        "--predictions", str(out)])
+    printed = capsys.readouterr().out
+    with open(out) as f:
+        served = list(csv.DictReader(f))
+    assert [int(r["row"]) for r in served] == list(range(300, 1500))
+    model_of = [int(r["model"]) for r in served]
+    assert "drift detected at row" in printed
+    assert model_of == sorted(model_of) and model_of[-1] >= 1, printed
+    first_swap = model_of.index(1) + 300
+    assert f"fine-tuned on rows " in printed and f":{first_swap} " in printed and f"serving from row {first_swap}" in printed
