@@ -61,7 +61,7 @@ def test_a_drift_is_followed_by_retrains_that_serve_from_the_row_after_their_dat
                      eval_every=20, p_relabel=0.0, p_drift=0.0, threads=1, export=False)
     checkpoint = train(tc, dict(window=16, embed_dim=8, abd_layers=1, aba_layers=1, heads=2), quiet=True)
     out = tmp_path / "predictions.csv"
-    drift_retrain.main(["drifting", "--csv", data, "--model", checkpoint, "--steps", "2", "--rows", "64",
+    drift_retrain.main(["drifting", "--csv", data, "--model", checkpoint, "--steps", "30", "--rows", "64",
                         "--predictions", str(out)])
     printed = capsys.readouterr().out
     with open(out) as f:

@@ -3,8 +3,9 @@ stream model's context cannot carry a new concept. A replay of a stream model on
 stream, each row predicted before it joins its key's context; a drift detector (DDM, Gama et al.
 2004) watches the served model's errors. After a drift, once N labeled rows have come, the served
 model is fine-tuned on the rows since the drift as `npt_export.retrain` does (same layout, from its
-checkpoint), and serves from the next row on; again at 2N and 4N rows. The time a fine-tune takes
-is not replayed: in a job its swap comes that much later.
+checkpoint), and serves from the next row on if it beats the served model on its held-out rows
+(the last 10% of its rows); again at 2N and 4N rows. The time a fine-tune takes is not replayed:
+in a job its swap comes that much later.
 
     python -m npt_export.evidence.drift_retrain NAME --csv STREAM.csv --model CHECKPOINT [--key COL] [--steps 200] [--rows N]
 
@@ -28,7 +29,8 @@ from npt_export.train import TrainConfig, train
 
 # Retrains after a drift: once N labeled rows have arrived since it, then at 2N and 4N, each on
 # every row since the drift, so the new concept is learned from more rows as they come (as an
-# online learner does) and served early.
+# online learner does) and served early. A fine-tune serves only if it beats the served model on
+# its own held-out rows; one that does not ends the drift's retrains.
 RETRAINS = 3
 
 
@@ -103,14 +105,22 @@ def main(argv=None):
                 ddm.reset()
                 print(f"{a.name}: drift detected at row {i}", flush=True)
             if due and i + 1 == due[0] and due[0] < len(rows):
-                t0 = time.time()
-                checkpoint = fine_tune(a.csv, a.target, a.key, checkpoint, drift, due[0], a.steps, f"{tmp}/{due[0]}")
-                retrains += 1
-                pred[due[0]:] = predictions_from(load(checkpoint)[0], table, due[0])
-                model_of[due[0]:] = retrains
-                print(f"{a.name}: fine-tuned on rows {drift}:{due[0]} in {time.time() - t0:.0f} s, serving from row {due[0]}", flush=True)
-                due.pop(0)
-                ddm.reset()
+                t0, end = time.time(), due.pop(0)
+                candidate = fine_tune(a.csv, a.target, a.key, checkpoint, drift, end, a.steps, f"{tmp}/{end}")
+                # The fine-tune's own held-out rows (the end of its rows): it serves only if it beats there what was served.
+                held_out = end - max(1, int((end - drift) * TrainConfig.val_frac))
+                out = predictions_from(load(candidate)[0], table, held_out)
+                tuned_acc = (out[:end - held_out] == y[held_out:end]).mean()
+                served_acc = (pred[held_out:end] == y[held_out:end]).mean()
+                verdict = f"{100 * tuned_acc:.1f}% against {100 * served_acc:.1f}% served on rows {held_out}:{end}"
+                if tuned_acc > served_acc:
+                    checkpoint, retrains = candidate, retrains + 1
+                    pred[end:], model_of[end:] = out[end - held_out:], retrains
+                    ddm.reset()
+                    print(f"{a.name}: fine-tuned on rows {drift}:{end} in {time.time() - t0:.0f} s, {verdict}: serving from row {end}", flush=True)
+                else:
+                    due = []    # what the rows since the drift teach does not beat the served model: no more tries for this drift
+                    print(f"{a.name}: fine-tuned on rows {drift}:{end} in {time.time() - t0:.0f} s, {verdict}: not served", flush=True)
     for label, out in (("without retrains", base), (f"with {retrains} retrains", pred)):
         ok = (out == y)[start:]
         blocks = " ".join(f"{100 * ok[i:i + BLOCK].mean():.0f}" for i in range(0, len(ok), BLOCK))
