@@ -9,7 +9,7 @@ from conftest import rows, tiny
 from npt_export import data as D
 from npt_export.evidence import drift_retrain
 from npt_export.evidence.context import predictions
-from npt_export.evidence.drift_retrain import DDM, predictions_from
+from npt_export.evidence.drift_retrain import DDM, beats, predictions_from
 from npt_export.train import TrainConfig, train
 
 
@@ -30,6 +30,17 @@ def test_the_detector_finds_a_jump_in_the_error_rate_and_nothing_in_a_steady_one
     jump = np.concatenate([steady, rng.random(2000) < 0.4])
     found = drifts(jump)
     assert found and 4000 <= found[0] < 4300, found
+
+
+def test_a_fine_tune_must_beat_the_served_model_beyond_chance():
+    def rows(both, tuned_only, served_only):
+        tuned = np.array([True] * (both + tuned_only) + [False] * served_only)
+        served = np.array([True] * both + [False] * tuned_only + [True] * served_only)
+        return tuned, served
+
+    assert beats(*rows(30, 10, 2))
+    assert not beats(*rows(30, 4, 1)), "3 rows better of 51 is chance"
+    assert not beats(*rows(30, 2, 10))
 
 
 def test_a_replay_from_the_middle_predicts_what_the_replay_from_the_start_does():
@@ -57,11 +68,11 @@ def write_drifting(path, rows=1500, change=900, seed=0):
 def test_a_drift_is_followed_by_retrains_that_serve_from_the_row_after_their_data(tmp_path, capsys):
     data = str(tmp_path / "stream.csv")
     write_drifting(data)
-    tc = TrainConfig(csv=data, target="target", rows="0:300", out=str(tmp_path / "model"), steps=100, batch=4,
-                     eval_every=20, p_relabel=0.0, p_drift=0.0, threads=1, export=False)
+    tc = TrainConfig(csv=data, target="target", rows="0:300", out=str(tmp_path / "model"), steps=200, batch=4,
+                     eval_every=50, p_relabel=0.0, p_drift=0.0, threads=1, export=False)
     checkpoint = train(tc, dict(window=16, embed_dim=8, abd_layers=1, aba_layers=1, heads=2), quiet=True)
     out = tmp_path / "predictions.csv"
-    drift_retrain.main(["drifting", "--csv", data, "--model", checkpoint, "--steps", "30", "--rows", "64",
+    drift_retrain.main(["drifting", "--csv", data, "--model", checkpoint, "--steps", "100", "--rows", "300",
                         "--predictions", str(out)])
     printed = capsys.readouterr().out
     with open(out) as f:

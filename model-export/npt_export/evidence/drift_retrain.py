@@ -4,8 +4,8 @@ stream, each row predicted before it joins its key's context; a drift detector (
 2004) watches the served model's errors. After a drift, once N labeled rows have come, the served
 model is fine-tuned on the rows since the drift as `npt_export.retrain` does (same layout, from its
 checkpoint), and serves from the next row on if it beats the served model on its held-out rows
-(the last 10% of its rows); again at 2N and 4N rows. The time a fine-tune takes is not replayed:
-in a job its swap comes that much later.
+(the last 10% of its rows) beyond chance (McNemar's test); again at 2N and 4N rows, served if no
+worse there. The time a fine-tune takes is not replayed: in a job its swap comes that much later.
 
     python -m npt_export.evidence.drift_retrain NAME --csv STREAM.csv --model CHECKPOINT [--key COL] [--steps 200] [--rows N]
 
@@ -29,8 +29,8 @@ from npt_export.train import TrainConfig, train
 
 # Retrains after a drift: once N labeled rows have arrived since it, then at 2N and 4N, each on
 # every row since the drift, so the new concept is learned from more rows as they come (as an
-# online learner does) and served early. A fine-tune serves only if it beats the served model on
-# its own held-out rows; one that does not ends the drift's retrains.
+# online learner does) and served early. Each is judged on its own held-out rows against the
+# served model (`beats`, in main).
 RETRAINS = 3
 
 
@@ -55,6 +55,13 @@ class DDM:
         if p + s < self.best:
             self.best, self.best_s = p + s, s
         return p + s > self.best + self.level * self.best_s
+
+
+def beats(tuned_ok, served_ok, chi2: float = 3.84) -> bool:
+    """McNemar's test at 5%: on the same rows, the tuned model right where the served one was wrong
+    (b) more often than the other way round (c), beyond chance: (|b - c| - 1)^2 / (b + c) > 3.84."""
+    b, c = int((tuned_ok & ~served_ok).sum()), int((~tuned_ok & served_ok).sum())
+    return b > c and (abs(b - c) - 1) ** 2 / (b + c) > chi2
 
 
 def fine_tune(csv: str, target: str, key: str | None, checkpoint: str, begin: int, end: int, steps: int, out: str) -> str:
@@ -110,17 +117,19 @@ def main(argv=None):
                 # The fine-tune's own held-out rows (the end of its rows): it serves only if it beats there what was served.
                 held_out = end - max(1, int((end - drift) * TrainConfig.val_frac))
                 out = predictions_from(load(candidate)[0], table, held_out)
-                tuned_acc = (out[:end - held_out] == y[held_out:end]).mean()
-                served_acc = (pred[held_out:end] == y[held_out:end]).mean()
-                verdict = f"{100 * tuned_acc:.1f}% against {100 * served_acc:.1f}% served on rows {held_out}:{end}"
-                if tuned_acc > served_acc:
+                tuned_ok, served_ok = out[:end - held_out] == y[held_out:end], pred[held_out:end] == y[held_out:end]
+                verdict = f"{100 * tuned_ok.mean():.1f}% against {100 * served_ok.mean():.1f}% served on rows {held_out}:{end}"
+                # A drift's first fine-tune must beat the served model beyond chance, or the drift was noise and
+                # its retrains end; a later one, on more rows of the same concept, must not do worse.
+                serves = beats(tuned_ok, served_ok) if end == drift + first else tuned_ok.mean() >= served_ok.mean()
+                if serves:
                     checkpoint, retrains = candidate, retrains + 1
                     pred[end:], model_of[end:] = out[end - held_out:], retrains
                     ddm.reset()
-                    print(f"{a.name}: fine-tuned on rows {drift}:{end} in {time.time() - t0:.0f} s, {verdict}: serving from row {end}", flush=True)
-                else:
-                    due = []    # what the rows since the drift teach does not beat the served model: no more tries for this drift
-                    print(f"{a.name}: fine-tuned on rows {drift}:{end} in {time.time() - t0:.0f} s, {verdict}: not served", flush=True)
+                elif end == drift + first:
+                    due = []
+                print(f"{a.name}: fine-tuned on rows {drift}:{end} in {time.time() - t0:.0f} s, {verdict}: "
+                      + (f"serving from row {end}" if serves else "not served"), flush=True)
     for label, out in (("without retrains", base), (f"with {retrains} retrains", pred)):
         ok = (out == y)[start:]
         blocks = " ".join(f"{100 * ok[i:i + BLOCK].mean():.0f}" for i in range(0, len(ok), BLOCK))
