@@ -9,7 +9,8 @@ from conftest import rows, tiny
 from npt_export import data as D
 from npt_export.evidence import drift_retrain
 from npt_export.evidence.context import predictions
-from npt_export.evidence.drift_retrain import DDM, beats, predictions_from
+from npt_export.evidence.drift_retrain import DDM, beats, predictions_from, replay_start
+from npt_export.prequential import evaluate_rows
 from npt_export.train import TrainConfig, train
 
 
@@ -43,15 +44,22 @@ def test_a_fine_tune_must_beat_the_served_model_beyond_chance():
     assert not beats(*rows(30, 2, 10))
 
 
-def test_a_replay_from_the_middle_predicts_what_the_replay_from_the_start_does():
+def test_a_replay_from_the_middle_gives_the_outputs_of_the_replay_from_the_start():
     model = tiny(window=8, n_cat=1)
-    num, cat, y = rows(model, 300, p_unlabeled=0.2)
+    num, cat, y = rows(model, 300, p_unlabeled=0.3)
     keys = [f"k{i % 3}" if i % 7 else "k3" for i in range(300)]
     table = D.Table(num.numpy(), cat.numpy(), y.numpy(), keys)
     with torch.no_grad():
-        whole = predictions(model, table)
-        for row in (0, 5, 120, 299):
-            assert (predictions_from(model, table, row) == whole[row:]).all(), row
+        for key in sorted(set(keys)):
+            mine = np.flatnonzero(np.array(keys) == key)
+            whole = evaluate_rows(model, num[mine], cat[mine], y[mine])[0]
+            for row in range(0, 300, 7):
+                first = replay_start(table, row, model.cfg.abd_layers * model.cfg.window)
+                kept = mine[mine >= first]
+                part = evaluate_rows(model, num[kept], cat[kept], y[kept])[0]
+                later = kept >= row
+                torch.testing.assert_close(part[later], whole[np.isin(mine, kept[later])], atol=1e-5, rtol=0)
+        assert (predictions_from(model, table, 150) == predictions(model, table)[150:]).all()
 
 
 def write_drifting(path, rows=1500, change=900, seed=0):

@@ -73,14 +73,24 @@ def fine_tune(csv: str, target: str, key: str | None, checkpoint: str, begin: in
     return train(tc, {}, quiet=True, layout=layout)
 
 
-def predictions_from(model, table: D.Table, row: int):
-    """`predictions` of rows row: (each key's context as in a replay from the start): the replay
-    starts where every key still has its last W rows before `row`."""
-    keys = np.asarray(table.keys or [""] * len(table))
+def replay_start(table: D.Table, row: int, window: int) -> int:
+    """The first row of a replay that gives rows row: what a replay from the start gives: where
+    every key still has its last `window` labeled rows before `row`. For a model of L ABD layers
+    that is L times its W (a context row's upper layers read the W rows before it)."""
+    keys = np.asarray(table.keys or [""] * len(table))[:row]
+    labeled = ~np.isnan(table.y[:row])
     first = row
-    for k in np.unique(keys[:row]):
-        before = np.flatnonzero(keys[:row] == k)
-        first = min(first, int(before[max(0, len(before) - model.cfg.window)]))
+    for k in np.unique(keys):
+        mine = keys == k
+        context = np.flatnonzero(mine & labeled)
+        first = min(first, int(context[-window]) if len(context) >= window else int(np.flatnonzero(mine)[0]))
+    return first
+
+
+def predictions_from(model, table: D.Table, row: int):
+    """`predictions` of rows row:, each key's context as in a replay from the start."""
+    # A key standardised by its own first rows (a prior model's) needs them all.
+    first = 0 if model.cfg.standardise_rows else replay_start(table, row, model.cfg.abd_layers * model.cfg.window)
     part = D.Table(table.num[first:], table.cat[first:], table.y[first:], None if table.keys is None else table.keys[first:])
     return predictions(model, part)[row - first:]
 

@@ -12,13 +12,11 @@ the window's worth. Prints one line per W: the accuracy on the last 80%, and per
 """
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
 from npt_export.evidence.context import BLOCK
-from npt_export.evidence.smoother import scored_stream
+from npt_export.evidence.smoother import scored_stream, window_reference_parser
 
 
 def forest_predictions(x, y, keys, start: int, window: int, every: int, seed: int = 0):
@@ -39,12 +37,7 @@ def forest_predictions(x, y, keys, start: int, window: int, every: int, seed: in
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m npt_export.evidence.forest", description=__doc__.split("\n\n")[0])
-    p.add_argument("name")
-    p.add_argument("--csv", required=True)
-    p.add_argument("--target", default="target")
-    p.add_argument("--key")
-    p.add_argument("--window", type=int, nargs="+", default=[256, 1024])
+    p = window_reference_parser("forest", __doc__)
     p.add_argument("--every", type=int, default=100)
     a = p.parse_args(argv)
     schema, table, start = scored_stream(a.csv, a.target, a.key)

@@ -45,13 +45,19 @@ def smoother_accuracy(x, y, keys, start: int, window: int, sharpness: float, cla
     return hits / (len(y) - start)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m npt_export.evidence.smoother", description=__doc__.split("\n\n")[0])
+def window_reference_parser(module: str, doc: str) -> argparse.ArgumentParser:
+    """The arguments of a reference over each key's last W rows (this one, `evidence.forest`)."""
+    p = argparse.ArgumentParser(prog=f"python -m npt_export.evidence.{module}", description=doc.split("\n\n")[0])
     p.add_argument("name")
     p.add_argument("--csv", required=True)
     p.add_argument("--target", default="target")
     p.add_argument("--key")
     p.add_argument("--window", type=int, nargs="+", default=[256, 1024])
+    return p
+
+
+def main(argv=None):
+    p = window_reference_parser("smoother", __doc__)
     p.add_argument("--sharpness", type=float, nargs="+", default=[1.0, 2.0, 8.0, 32.0])
     a = p.parse_args(argv)
     schema, table, start = scored_stream(a.csv, a.target, a.key)
