@@ -4,8 +4,9 @@ stream, each row predicted before it joins its key's context; a drift detector (
 2004) watches the served model's errors. After a drift, once N labeled rows have come, the served
 model is fine-tuned on the rows since the drift as `npt_export.retrain` does (same layout, from its
 checkpoint), and serves from the next row on if it beats the served model on its held-out rows
-(the last 10% of its rows, 100 at least) beyond chance (McNemar's test); again at 2N and 4N rows, served if no
-worse there. The time a fine-tune takes is not replayed: in a job its swap comes that much later.
+(the last 10% of its rows, 100 at least) beyond chance (McNemar's test); again at 2N and 4N rows,
+served if no worse there. The time a fine-tune takes is not replayed: in a job its swap comes
+that much later.
 
     python -m npt_export.evidence.drift_retrain NAME --csv STREAM.csv --model CHECKPOINT [--key COL] [--steps 200] [--rows N]
 

@@ -19,8 +19,9 @@ from npt_export.evidence.context import BLOCK
 from npt_export.evidence.smoother import scored_stream, window_reference_parser
 
 
-def forest_predictions(x, y, keys, start: int, window: int, every: int, seed: int = 0):
-    """Predicted classes of rows start: of x [N,F], y [N]; -1 where a key had no labeled row yet."""
+def forest_predictions(x, y, labels, keys, start: int, window: int, every: int, seed: int = 0):
+    """Predicted classes of the rows of x [N,F], y [N] (labels [N]: whether a row has one): -1
+    before row `start`, and where a key had no labeled row yet."""
     pred = np.full(len(y), -1, dtype=np.int64)
     groups: dict[str, list[int]] = {}
     for i, k in enumerate(keys):
@@ -28,12 +29,13 @@ def forest_predictions(x, y, keys, start: int, window: int, every: int, seed: in
     for rows in groups.values():
         rows = np.asarray(rows)
         first = int(np.searchsorted(rows, start))
+        labeled = rows[labels[rows]]
         for b in range(first, len(rows), every):
-            ctx = rows[max(0, b - window):b]
+            ctx = labeled[labeled < rows[b]][-window:]
             if len(ctx):
                 forest = RandomForestClassifier(100, random_state=seed, n_jobs=1).fit(x[ctx], y[ctx])
                 pred[rows[b:b + every]] = forest.predict(x[rows[b:b + every]])
-    return pred[start:]
+    return pred
 
 
 def main(argv=None):
@@ -43,10 +45,11 @@ def main(argv=None):
     schema, table, start = scored_stream(a.csv, a.target, a.key)
     mean = np.array([f.mean for f in schema.numeric])
     x = np.concatenate([np.where(np.isnan(table.num), mean, table.num), table.cat], 1)
-    y = table.y.astype(np.int64)
+    labels = ~np.isnan(table.y)
+    y = np.nan_to_num(table.y, nan=-1).astype(np.int64)
     keys = table.keys or [""] * len(y)
     for window in a.window:
-        hit = forest_predictions(x, y, keys, start, window, a.every) == y[start:]
+        hit = (forest_predictions(x, y, labels, keys, start, window, a.every) == y)[start:][labels[start:]]
         blocks = " ".join(f"{100 * hit[i:i + BLOCK].mean():.0f}" for i in range(0, len(hit), BLOCK))
         print(f"{a.name}: W {window}, forest: accuracy {100 * hit.mean():.2f}% | per {BLOCK} rows: {blocks}", flush=True)
 
