@@ -105,6 +105,11 @@ def run_shape(arch: dict) -> dict:
 # ----------------------------------------------------------------------------- data
 
 
+def validation_start(rows: int, val_frac: float) -> int:
+    """The first validation row of `rows` training rows: the last val_frac of them, one at least."""
+    return rows - max(1, int(rows * val_frac)) if val_frac > 0 else rows
+
+
 class Stream:
     """The training rows as tensors, grouped by key, with the validation rows at the end."""
 
@@ -113,7 +118,7 @@ class Stream:
         self.cat = torch.from_numpy(table.cat)
         self.y = torch.from_numpy(table.y)
         n = len(table)
-        self.val_start = n - max(1, int(n * val_frac)) if val_frac > 0 else n
+        self.val_start = validation_start(n, val_frac)
         keys = table.keys or [""] * n
         groups: dict[str, list[int]] = {}
         for i, k in enumerate(keys):

@@ -34,14 +34,14 @@ def test_the_detector_finds_a_jump_in_the_error_rate_and_nothing_in_a_steady_one
 
 
 def test_a_fine_tune_must_beat_the_served_model_beyond_chance():
-    def rows(both, tuned_only, served_only):
+    def outcomes(both, tuned_only, served_only):
         tuned = np.array([True] * (both + tuned_only) + [False] * served_only)
         served = np.array([True] * both + [False] * tuned_only + [True] * served_only)
         return tuned, served
 
-    assert beats(*rows(30, 10, 2))
-    assert not beats(*rows(30, 4, 1)), "3 rows better of 51 is chance"
-    assert not beats(*rows(30, 2, 10))
+    assert beats(*outcomes(30, 10, 2))
+    assert not beats(*outcomes(30, 4, 1)), "3 rows better of 51 is chance"
+    assert not beats(*outcomes(30, 2, 10))
 
 
 def test_a_replay_from_the_middle_gives_the_outputs_of_the_replay_from_the_start():

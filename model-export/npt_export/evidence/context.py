@@ -10,6 +10,7 @@ are `npt_export.train`'s (`--rows` defaults to the first 20%). Classification on
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -22,6 +23,21 @@ from npt_export.train import Stream, fit_architecture, parse_args, shifted_label
 
 TRAIN_SHARE = 0.2
 BLOCK = 1000
+
+
+def per_block(ok) -> str:
+    """Accuracy per BLOCK scored rows, in whole percent: "92 93 91 60 ..."."""
+    return " ".join(f"{100 * ok[i:i + BLOCK].mean():.0f}" for i in range(0, len(ok), BLOCK))
+
+
+def stream_parser(module: str, doc: str) -> argparse.ArgumentParser:
+    """The arguments every evidence script over a CSV stream takes: a name, the CSV, its target and key columns."""
+    p = argparse.ArgumentParser(prog=f"python -m npt_export.evidence.{module}", description=doc.split("\n\n")[0])
+    p.add_argument("name")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--target", default="target")
+    p.add_argument("--key")
+    return p
 
 
 def predictions(model, table, relabel=lambda y: y):
@@ -58,10 +74,9 @@ def main(argv=None):
     table = D.encode(schema, header, rows)
     ok = (predictions(model, table) == table.y)[start:]
     follows = follow_rate(model, table, start)
-    blocks = " ".join(f"{100 * ok[i:i + BLOCK].mean():.0f}" for i in range(0, len(ok), BLOCK))
     kept = f"{ck['train']['arch']}, best step {ck['training']['best_step']}"
     print(f"{name}: accuracy {100 * ok.mean():.2f}%, follows shifted labels {100 * follows:.1f}%, "
-          f"trained {seconds:.0f} s ({kept}) | per {BLOCK} rows: {blocks}", flush=True)
+          f"trained {seconds:.0f} s ({kept}) | per {BLOCK} rows: {per_block(ok)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ with the retrains. Classification only.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import tempfile
 import time
@@ -24,9 +23,9 @@ import time
 import numpy as np
 
 from npt_export import data as D
-from npt_export.evidence.context import BLOCK, TRAIN_SHARE, predictions
+from npt_export.evidence.context import BLOCK, TRAIN_SHARE, per_block, predictions, stream_parser
 from npt_export.export import load
-from npt_export.train import TrainConfig, train
+from npt_export.train import TrainConfig, train, validation_start
 
 # Retrains after a drift: once N labeled rows have arrived since it, then at 2N and 4N, each on
 # every row since the drift, so the new concept is learned from more rows as they come (as an
@@ -105,11 +104,7 @@ def predictions_from(model, table: D.Table, row: int):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m npt_export.evidence.drift_retrain", description=__doc__.split("\n\n")[0])
-    p.add_argument("name")
-    p.add_argument("--csv", required=True)
-    p.add_argument("--target", default="target")
-    p.add_argument("--key")
+    p = stream_parser("drift_retrain", __doc__)
     p.add_argument("--model", required=True, help="the stream model's checkpoint.pt")
     p.add_argument("--steps", type=int, default=200, help="fine-tuning steps a retrain")
     p.add_argument("--rows", type=int, default=0, help="N: labeled rows after a drift before the first retrain; 0 = twice the window")
@@ -134,25 +129,25 @@ def main(argv=None):
                 t0, end = time.time(), due.pop(0)
                 candidate = fine_tune(a.csv, a.target, a.key, checkpoint, drift, end, a.steps, f"{tmp}/{end}")
                 # The fine-tune's own held-out rows (the end of its rows): it serves only if it beats there what was served.
-                held_out = end - max(1, int((end - drift) * held_out_share(end - drift)))
+                held_out = drift + validation_start(end - drift, held_out_share(end - drift))
                 out = predictions_from(load(candidate)[0], table, held_out)
                 tuned_ok, served_ok = out[:end - held_out] == y[held_out:end], pred[held_out:end] == y[held_out:end]
                 verdict = f"{100 * tuned_ok.mean():.1f}% against {100 * served_ok.mean():.1f}% served on rows {held_out}:{end}"
                 # A drift's first fine-tune must beat the served model beyond chance, or the drift was noise and
                 # its retrains end; a later one, on more rows of the same concept, must not do worse.
-                serves = beats(tuned_ok, served_ok) if end == drift + first else tuned_ok.mean() >= served_ok.mean()
+                opening = end == drift + first
+                serves = beats(tuned_ok, served_ok) if opening else tuned_ok.mean() >= served_ok.mean()
                 if serves:
                     checkpoint, retrains = candidate, retrains + 1
                     pred[end:], model_of[end:] = out[end - held_out:], retrains
                     ddm.reset()
-                elif end == drift + first:
+                elif opening:
                     due = []
                 print(f"{a.name}: fine-tuned on rows {drift}:{end} in {time.time() - t0:.0f} s, {verdict}: "
                       + (f"serving from row {end}" if serves else "not served"), flush=True)
     for label, out in (("without retrains", base), (f"with {retrains} retrains", pred)):
         ok = (out == y)[start:]
-        blocks = " ".join(f"{100 * ok[i:i + BLOCK].mean():.0f}" for i in range(0, len(ok), BLOCK))
-        print(f"{a.name}, {label}: accuracy {100 * ok.mean():.2f}% | per {BLOCK} rows: {blocks}", flush=True)
+        print(f"{a.name}, {label}: accuracy {100 * ok.mean():.2f}% | per {BLOCK} rows: {per_block(ok)}", flush=True)
     if a.predictions:
         with open(a.predictions, "w") as f:
             f.write("row,label,predicted,model\n")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
-from npt_export.evidence.context import BLOCK
+from npt_export.evidence.context import BLOCK, per_block
 from npt_export.evidence.smoother import scored_stream, window_reference_parser
 
 
@@ -50,8 +50,7 @@ def main(argv=None):
     keys = table.keys or [""] * len(y)
     for window in a.window:
         hit = (forest_predictions(x, y, labels, keys, start, window, a.every) == y)[start:][labels[start:]]
-        blocks = " ".join(f"{100 * hit[i:i + BLOCK].mean():.0f}" for i in range(0, len(hit), BLOCK))
-        print(f"{a.name}: W {window}, forest: accuracy {100 * hit.mean():.2f}% | per {BLOCK} rows: {blocks}", flush=True)
+        print(f"{a.name}: W {window}, forest: accuracy {100 * hit.mean():.2f}% | per {BLOCK} rows: {per_block(hit)}", flush=True)
 
 
 if __name__ == "__main__":

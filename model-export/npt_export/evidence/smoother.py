@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 
 from npt_export import data as D
-from npt_export.evidence.context import TRAIN_SHARE
+from npt_export.evidence.context import TRAIN_SHARE, stream_parser
 
 
 def scored_stream(csv: str, target: str, key: str | None):
@@ -47,11 +47,7 @@ def smoother_accuracy(x, y, keys, start: int, window: int, sharpness: float, cla
 
 def window_reference_parser(module: str, doc: str) -> argparse.ArgumentParser:
     """The arguments of a reference over each key's last W rows (this one, `evidence.forest`)."""
-    p = argparse.ArgumentParser(prog=f"python -m npt_export.evidence.{module}", description=doc.split("\n\n")[0])
-    p.add_argument("name")
-    p.add_argument("--csv", required=True)
-    p.add_argument("--target", default="target")
-    p.add_argument("--key")
+    p = stream_parser(module, doc)
     p.add_argument("--window", type=int, nargs="+", default=[256, 1024])
     return p
 

@@ -55,15 +55,13 @@ public final class NptModels {
                 "--csv", stream.csv().toAbsolutePath().toString(), "--target", BenchStream.TARGET,
                 "--model", dir.resolve(CHECKPOINT_FILE).toAbsolutePath().toString(),
                 "--predictions", predictions.toAbsolutePath().toString())), "retraining on drift");
-        try (var lines = Files.lines(predictions)) {
-            // row,label,predicted,model after the header
-            List<Boolean> correct = lines.skip(1).map(l -> l.split(",")).map(f -> f[1].equals(f[2])).toList();
-            boolean[] out = new boolean[correct.size()];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = correct.get(i);
-            }
-            return out;
+        List<String> lines = Files.readAllLines(predictions);      // row,label,predicted,model after the header
+        boolean[] correct = new boolean[lines.size() - 1];
+        for (int i = 0; i < correct.length; i++) {
+            String[] f = lines.get(i + 1).split(",");
+            correct[i] = f[1].equals(f[2]);
         }
+        return correct;
     }
 
     /** Runs python's module {@code command} (its first element) from model-export/, output to the log; the stream's key column is added. */
