@@ -1,5 +1,5 @@
-"""Retrain on drift (`npt_export.evidence.drift_retrain`, the bench's NPT-retrain): the detector,
-the replay from the middle of a stream, and the whole loop on a stream whose concept changes."""
+"""Retrain on drift (`npt_export.evidence.drift_retrain`, the bench's NPT-retrain): the detector, the
+schedule and test of fine-tunes, the replay from the middle of a stream, and the whole loop on a stream whose concept changes."""
 import csv
 
 import numpy as np
@@ -91,3 +91,22 @@ def test_a_drift_is_followed_by_retrains_that_serve_from_the_row_after_their_dat
     assert model_of == sorted(model_of) and model_of[-1] >= 1, printed
     first_swap = model_of.index(1) + 300
     assert f"fine-tuned on rows " in printed and f":{first_swap} " in printed and f"serving from row {first_swap}" in printed
+
+
+def test_a_drifts_fine_tunes_face_the_test_until_one_serves_then_must_only_do_no_worse():
+    better = np.array([True] * 40 + [False] * 10), np.array([True] * 20 + [False] * 30)
+    slightly_worse = np.array([True] * 39 + [False] * 11), np.array([True] * 40 + [False] * 10)
+    equal = np.array([True] * 26 + [False] * 24), np.array([True] * 25 + [False] * 25)
+    schedule = drift_retrain.Retrains(first=100)
+    schedule.on_drift(1000)
+    assert not schedule.take(1099) and schedule.take(1100)
+    assert not schedule.serves(*equal), "a drift's first fine-tune must beat the served model beyond chance"
+    assert schedule.take(1200), "a refused fine-tune leaves the drift's later ones due"
+    assert not schedule.serves(*equal), "so must the next, while none has served (a gradual drift)"
+    assert schedule.take(1400)
+    assert schedule.serves(*better)
+    assert not schedule.serves(*slightly_worse)
+    assert schedule.serves(*equal), "after one served, no worse is enough"
+    assert not any(schedule.take(end) for end in range(1400, 5000)), "three fine-tunes a drift"
+    schedule.on_drift(3000)
+    assert not schedule.serves(*equal), "a new drift's fine-tunes face the test again"

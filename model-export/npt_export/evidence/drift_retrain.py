@@ -5,7 +5,7 @@ stream, each row predicted before it joins its key's context; a drift detector (
 model is fine-tuned on the rows since the drift as `npt_export.retrain` does (same layout, from its
 checkpoint), and serves from the next row on if it beats the served model on its held-out rows
 (the last 10% of its rows, 100 at least) beyond chance (McNemar's test); again at 2N and 4N rows,
-served if no worse there. The time a fine-tune takes is not replayed: in a job its swap comes
+each under the same test until one has served, and after that if no worse there. The time a fine-tune takes is not replayed: in a job its swap comes
 that much later.
 
     python -m npt_export.evidence.drift_retrain NAME --csv STREAM.csv --model CHECKPOINT [--key COL] [--steps 200] [--rows N]
@@ -27,11 +27,6 @@ from npt_export.evidence.context import BLOCK, TRAIN_SHARE, per_block, predictio
 from npt_export.export import load
 from npt_export.train import TrainConfig, train, validation_start
 
-# Retrains after a drift: once N labeled rows have arrived since it, then at 2N and 4N, each on
-# every row since the drift, so the new concept is learned from more rows as they come (as an
-# online learner does) and served early. Each is judged on its own held-out rows against the
-# served model (`beats`, in main).
-RETRAINS = 3
 # Fewer held-out rows cannot tell a 20-point gain from chance (51 rows did not, on agrawal-abrupt).
 MIN_HELD_OUT = 100
 
@@ -64,6 +59,37 @@ def beats(tuned_ok, served_ok, chi2: float = 3.84) -> bool:
     (b) more often than the other way round (c), beyond chance: (|b - c| - 1)^2 / (b + c) > 3.84."""
     b, c = int((tuned_ok & ~served_ok).sum()), int((~tuned_ok & served_ok).sum())
     return b > c and (abs(b - c) - 1) ** 2 / (b + c) > chi2
+
+
+class Retrains:
+    """When a drift's fine-tunes come and which of them serve. Once N labeled rows have arrived since
+    a drift, then at 2N and 4N, each on every row since the drift, so the new concept is learned from
+    more rows as they come (as an online learner does) and served early. Until one of a drift's
+    fine-tunes serves, each must beat the served model beyond chance (`beats`): a gradual drift's
+    first rows still mix the old concept in, and a false alarm's never pass. Once one serves, a later
+    one, on more rows of the same concept, must only do no worse."""
+
+    COUNT = 3
+
+    def __init__(self, first: int):
+        self.first, self.drift, self.due, self.adopted = first, None, [], False
+
+    def on_drift(self, row: int):
+        """A drift detected before `row`: its fine-tunes replace any left of the one before."""
+        self.drift, self.due, self.adopted = row, [row + self.first * 2 ** j for j in range(self.COUNT)], False
+
+    def take(self, end: int) -> bool:
+        """Whether a fine-tune on rows drift:end is due now."""
+        if self.due and self.due[0] == end:
+            self.due.pop(0)
+            return True
+        return False
+
+    def serves(self, tuned_ok, served_ok) -> bool:
+        """Whether the fine-tune, right on `tuned_ok` of its held-out rows where the served model was on `served_ok`, serves."""
+        serves = tuned_ok.mean() >= served_ok.mean() if self.adopted else beats(tuned_ok, served_ok)
+        self.adopted |= bool(serves)
+        return bool(serves)
 
 
 def held_out_share(rows: int) -> float:
@@ -118,31 +144,27 @@ def main(argv=None):
     first = a.rows or 2 * served.cfg.window
     base = predictions(served, table)
     pred, model_of = base.copy(), np.zeros(len(rows), dtype=np.int64)
-    ddm, checkpoint, drift, due, retrains = DDM(), a.model, None, [], 0
+    ddm, checkpoint, schedule, retrains = DDM(), a.model, Retrains(first), 0
     with tempfile.TemporaryDirectory(prefix="npt-drift-retrain-") as tmp:
         for i in range(start, len(rows)):
             if ddm.drift(bool(pred[i] != y[i])):
-                drift, due = i + 1, [i + 1 + first * 2 ** j for j in range(RETRAINS)]
+                schedule.on_drift(i + 1)
                 ddm.reset()
                 print(f"{a.name}: drift detected at row {i}", flush=True)
-            if due and i + 1 == due[0] and due[0] < len(rows):
-                t0, end = time.time(), due.pop(0)
+            end = i + 1
+            if end < len(rows) and schedule.take(end):
+                t0, drift = time.time(), schedule.drift
                 candidate = fine_tune(a.csv, a.target, a.key, checkpoint, drift, end, a.steps, f"{tmp}/{end}")
                 # The fine-tune's own held-out rows (the end of its rows): it serves only if it beats there what was served.
                 held_out = drift + validation_start(end - drift, held_out_share(end - drift))
                 out = predictions_from(load(candidate)[0], table, held_out)
                 tuned_ok, served_ok = out[:end - held_out] == y[held_out:end], pred[held_out:end] == y[held_out:end]
                 verdict = f"{100 * tuned_ok.mean():.1f}% against {100 * served_ok.mean():.1f}% served on rows {held_out}:{end}"
-                # A drift's first fine-tune must beat the served model beyond chance, or the drift was noise and
-                # its retrains end; a later one, on more rows of the same concept, must not do worse.
-                opening = end == drift + first
-                serves = beats(tuned_ok, served_ok) if opening else tuned_ok.mean() >= served_ok.mean()
+                serves = schedule.serves(tuned_ok, served_ok)
                 if serves:
                     checkpoint, retrains = candidate, retrains + 1
                     pred[end:], model_of[end:] = out[end - held_out:], retrains
                     ddm.reset()
-                elif opening:
-                    due = []
                 print(f"{a.name}: fine-tuned on rows {drift}:{end} in {time.time() - t0:.0f} s, {verdict}: "
                       + (f"serving from row {end}" if serves else "not served"), flush=True)
     for label, out in (("without retrains", base), (f"with {retrains} retrains", pred)):
