@@ -1,5 +1,6 @@
-"""Retrain on drift (`npt_export.evidence.drift_retrain`, the bench's NPT-retrain): the detector, the
-schedule and test of fine-tunes, the replay from the middle of a stream, and the whole loop on a stream whose concept changes."""
+"""Retrain on drift (`npt_export.evidence.drift_retrain`, the bench's NPT-retrain): the detector,
+the schedule and test of a drift's fine-tunes, the replay from the middle of a stream, and the
+whole loop on a stream whose concept changes."""
 import csv
 
 import numpy as np
@@ -97,9 +98,12 @@ def test_a_drifts_fine_tunes_face_the_test_until_one_serves_then_must_only_do_no
     better = np.array([True] * 40 + [False] * 10), np.array([True] * 20 + [False] * 30)
     slightly_worse = np.array([True] * 39 + [False] * 11), np.array([True] * 40 + [False] * 10)
     equal = np.array([True] * 26 + [False] * 24), np.array([True] * 25 + [False] * 25)
+    marginal = np.array([True] * 46 + [False] * 4), np.array([True] * 40 + [False] * 10)
+    assert beats(*marginal), "6 rows better of 6 differing is beyond chance in one test at 5%"
     schedule = drift_retrain.Retrains(first=100)
     schedule.on_drift(1000)
     assert not schedule.take(1099) and schedule.take(1100)
+    assert not schedule.serves(*marginal), "but not at 5% over a drift's three tests"
     assert not schedule.serves(*equal), "a drift's first fine-tune must beat the served model beyond chance"
     assert schedule.take(1200), "a refused fine-tune leaves the drift's later ones due"
     assert not schedule.serves(*equal), "so must the next, while none has served (a gradual drift)"

@@ -3,10 +3,11 @@ stream model's context cannot carry a new concept. A replay of a stream model on
 stream, each row predicted before it joins its key's context; a drift detector (DDM, Gama et al.
 2004) watches the served model's errors. After a drift, once N labeled rows have come, the served
 model is fine-tuned on the rows since the drift as `npt_export.retrain` does (same layout, from its
-checkpoint), and serves from the next row on if it beats the served model on its held-out rows
-(the last 10% of its rows, 100 at least) beyond chance (McNemar's test); again at 2N and 4N rows,
-each under the same test until one has served, and after that if no worse there. The time a fine-tune takes is not replayed: in a job its swap comes
-that much later.
+checkpoint), again at 2N and 4N rows. Until one of a drift's fine-tunes has served, each serves
+from the next row on only if it beats the served model on its held-out rows (the last 10% of its
+rows, 100 at least) beyond chance (McNemar's test at 5% over the drift's three tests); after that,
+if it does no worse there. The time a fine-tune takes is not replayed: in a job its swap comes that
+much later.
 
     python -m npt_export.evidence.drift_retrain NAME --csv STREAM.csv --model CHECKPOINT [--key COL] [--steps 200] [--rows N]
 
@@ -70,6 +71,9 @@ class Retrains:
     one, on more rows of the same concept, must only do no worse."""
 
     COUNT = 3
+    # McNemar's threshold at 5% / COUNT (Bonferroni): a drift's tests, up to COUNT of them, together
+    # swap in a model no better than the served one with a chance of 5% at most.
+    CHI2 = 5.73
 
     def __init__(self, first: int):
         self.first, self.drift, self.due, self.adopted = first, None, [], False
@@ -87,7 +91,7 @@ class Retrains:
 
     def serves(self, tuned_ok, served_ok) -> bool:
         """Whether the fine-tune, right on `tuned_ok` of its held-out rows where the served model was on `served_ok`, serves."""
-        serves = tuned_ok.mean() >= served_ok.mean() if self.adopted else beats(tuned_ok, served_ok)
+        serves = tuned_ok.mean() >= served_ok.mean() if self.adopted else beats(tuned_ok, served_ok, self.CHI2)
         self.adopted |= bool(serves)
         return bool(serves)
 
