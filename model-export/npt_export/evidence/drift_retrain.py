@@ -66,9 +66,9 @@ class Retrains:
     """When a drift's fine-tunes come and which of them serve. Once N labeled rows have arrived since
     a drift, then at 2N and 4N, each on every row since the drift, so the new concept is learned from
     more rows as they come (as an online learner does) and served early. Until one of a drift's
-    fine-tunes serves, each must beat the served model beyond chance (`beats`): a gradual drift's
-    first rows still mix the old concept in, and a false alarm's never pass. Once one serves, a later
-    one, on more rows of the same concept, must only do no worse."""
+    fine-tunes serves, each must beat the served model beyond chance (`beats`): a refusal does not
+    end the drift's retrains, because a gradual drift's first rows still mix the old concept in.
+    Once one serves, a later one, on more rows of the same concept, must only do no worse."""
 
     COUNT = 3
     # McNemar's threshold at 5% / COUNT (Bonferroni): a drift's tests, up to COUNT of them, together
@@ -90,10 +90,10 @@ class Retrains:
         return False
 
     def serves(self, tuned_ok, served_ok) -> bool:
-        """Whether the fine-tune, right on `tuned_ok` of its held-out rows where the served model was on `served_ok`, serves."""
-        serves = tuned_ok.mean() >= served_ok.mean() if self.adopted else beats(tuned_ok, served_ok, self.CHI2)
-        self.adopted |= bool(serves)
-        return bool(serves)
+        """Whether a fine-tune serves, given where it and the served model were right on its held-out rows."""
+        serves = bool(tuned_ok.mean() >= served_ok.mean() if self.adopted else beats(tuned_ok, served_ok, self.CHI2))
+        self.adopted |= serves
+        return serves
 
 
 def held_out_share(rows: int) -> float:
