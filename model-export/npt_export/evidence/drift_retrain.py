@@ -56,8 +56,9 @@ class DDM:
 
 
 def beats(tuned_ok, served_ok, chi2: float = 3.84) -> bool:
-    """McNemar's test at 5%: on the same rows, the tuned model right where the served one was wrong
-    (b) more often than the other way round (c), beyond chance: (|b - c| - 1)^2 / (b + c) > 3.84."""
+    """McNemar's test: on the same rows, the tuned model right where the served one was wrong (b)
+    more often than the other way round (c), beyond chance: (|b - c| - 1)^2 / (b + c) > chi2, whose
+    default 3.84 is the threshold at 5% for one test (a drift's fine-tunes use `Retrains.CHI2`)."""
     b, c = int((tuned_ok & ~served_ok).sum()), int((~tuned_ok & served_ok).sum())
     return b > c and (abs(b - c) - 1) ** 2 / (b + c) > chi2
 
