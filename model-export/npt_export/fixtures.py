@@ -96,6 +96,18 @@ FIXTURES = {
 }
 
 
+def write_drifting_csv(path: str, rows: int, change: int, seed: int = 0):
+    """A stream for the tests of retraining on drift: columns a, b, target; the target is whether a
+    is positive, then from row `change` on whether it is negative."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["a", "b", "target"])
+        for i in range(rows):
+            x = rng.normal(size=2)
+            w.writerow([f"{x[0]:.4f}", f"{x[1]:.4f}", int((x[0] > 0) == (i < change))])
+
+
 def tiny_prior(folder: str, window: int, steps: int, seed: int = 0) -> str:
     """prior-cls's starting point: a prior model of 5 feature slots and 4 class slots, pretrained
     `steps` steps into folder/prior; returns its checkpoint."""

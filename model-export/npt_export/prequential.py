@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from npt_export.data import MIN_STD
+from npt_export.data import MIN_STD, Table
 from npt_export.model import CAUSAL, NPT
 
 
@@ -192,6 +193,18 @@ def evaluate_rows(model: NPT, num, cat, y, window: int | None = None, chunk: int
             for o, g in zip(outs, got):
                 o[rows] = g
     return outs if select is None else tuple(o[torch.as_tensor(select)] for o in outs)
+
+
+def predictions(model: NPT, table: Table, relabel=lambda y: y):
+    """Prequential class predictions for every row of a table, each key on its own context;
+    `relabel` maps each key's labels (a tensor) before they enter its context."""
+    keys = np.asarray(table.keys or [""] * len(table))
+    out = np.zeros(len(table), dtype=np.int64)
+    for key in np.unique(keys):
+        mine = np.flatnonzero(keys == key)
+        y = relabel(torch.from_numpy(table.y[mine]))
+        out[mine] = evaluate_rows(model, torch.from_numpy(table.num[mine]), torch.from_numpy(table.cat[mine]), y)[0].argmax(-1).numpy()
+    return out
 
 
 def _evaluate(model: NPT, num, cat, y, window, chunk, device, select):

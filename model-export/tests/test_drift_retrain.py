@@ -1,6 +1,6 @@
-"""Retrain on drift (`npt_export.evidence.drift_retrain`, the bench's NPT-retrain): the detector,
-the schedule and test of a drift's fine-tunes, the replay from the middle of a stream, and the
-whole loop on a stream whose concept changes."""
+"""Retrain on drift (`npt_export.drift`, replayed by `npt_export.evidence.drift_retrain` as the
+bench's NPT-retrain): the detector, the schedule and test of a drift's fine-tunes, the replay from
+the middle of a stream, and the whole loop on a stream whose concept changes."""
 import csv
 
 import numpy as np
@@ -8,10 +8,10 @@ import torch
 
 from conftest import rows, tiny
 from npt_export import data as D
+from npt_export.drift import DDM, Retrains, beats, predictions_from, replay_start
 from npt_export.evidence import drift_retrain
-from npt_export.evidence.context import predictions
-from npt_export.evidence.drift_retrain import DDM, beats, predictions_from, replay_start
-from npt_export.prequential import evaluate_rows
+from npt_export.fixtures import write_drifting_csv
+from npt_export.prequential import evaluate_rows, predictions
 from npt_export.train import TrainConfig, train
 
 
@@ -63,20 +63,9 @@ def test_a_replay_from_the_middle_gives_the_outputs_of_the_replay_from_the_start
         assert (predictions_from(model, table, 150) == predictions(model, table)[150:]).all()
 
 
-def write_drifting(path, rows=1500, change=900, seed=0):
-    """Two classes: whether feature a is positive, then from row `change` on whether it is negative."""
-    rng = np.random.default_rng(seed)
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["a", "b", "target"])
-        for i in range(rows):
-            x = rng.normal(size=2)
-            w.writerow([f"{x[0]:.4f}", f"{x[1]:.4f}", int((x[0] > 0) == (i < change))])
-
-
 def test_a_drift_is_followed_by_retrains_that_serve_from_the_row_after_their_data(tmp_path, capsys):
     data = str(tmp_path / "stream.csv")
-    write_drifting(data)
+    write_drifting_csv(data, rows=1500, change=900)
     tc = TrainConfig(csv=data, target="target", rows="0:300", out=str(tmp_path / "model"), steps=200, batch=4,
                      eval_every=50, p_relabel=0.0, p_drift=0.0, threads=1, export=False)
     checkpoint = train(tc, dict(window=16, embed_dim=8, abd_layers=1, aba_layers=1, heads=2), quiet=True)
@@ -100,7 +89,7 @@ def test_a_drifts_fine_tunes_face_the_test_until_one_serves_then_must_only_do_no
     equal = np.array([True] * 26 + [False] * 24), np.array([True] * 25 + [False] * 25)
     marginal = np.array([True] * 46 + [False] * 4), np.array([True] * 40 + [False] * 10)
     assert beats(*marginal), "6 rows better of 6 differing is beyond chance in one test at 5%"
-    schedule = drift_retrain.Retrains(first=100)
+    schedule = Retrains(first=100)
     schedule.on_drift(1000)
     assert not schedule.take(1099) and schedule.take(1100)
     assert not schedule.serves(*marginal), "but not at 5% over a drift's three tests"

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from npt_export import data as D
-from npt_export.evidence.context import follow_rate, predictions
+from npt_export.evidence.context import follow_rate
 from npt_export.export import export, load
+from npt_export.prequential import predictions
 from npt_export.train import TrainConfig, train
 
 PRIOR = Path(__file__).resolve().parents[2] / "models" / "prior" / "checkpoint.pt"

@@ -14,12 +14,10 @@ import argparse
 import sys
 import time
 
-import numpy as np
-
 from npt_export import data as D
 from npt_export.export import load
-from npt_export.prequential import evaluate_rows
-from npt_export.train import Stream, fit_architecture, parse_args, shifted_labels
+from npt_export.prequential import predictions
+from npt_export.train import fit_architecture, parse_args, shifted_labels
 
 TRAIN_SHARE = 0.2
 BLOCK = 1000
@@ -38,16 +36,6 @@ def stream_parser(module: str, doc: str) -> argparse.ArgumentParser:
     p.add_argument("--target", default="target")
     p.add_argument("--key")
     return p
-
-
-def predictions(model, table, relabel=lambda y: y):
-    """Prequential class predictions for every row, each key on its own context."""
-    stream = Stream(table, val_frac=0)
-    out = np.zeros(len(table), dtype=np.int64)
-    for g in stream.groups:
-        num, cat, y = stream.take(g)
-        out[g.numpy()] = evaluate_rows(model, num, cat, relabel(y))[0].argmax(-1).numpy()
-    return out
 
 
 def follow_rate(model, table, start: int) -> float:

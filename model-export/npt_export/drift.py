@@ -1,0 +1,179 @@
+"""Retraining on drift: where a stream model's context cannot carry a new concept (one that changes
+which features matter, as Agrawal's drifts do), it is fine-tuned on the rows since a drift, and a
+fine-tune serves only if it beats the served model on rows it did not train on. One policy, run
+live by `npt_export.retrain --on-drift` and replayed by the bench (`npt_export.evidence.drift_retrain`,
+bench/README.md "Retraining on drift", where it is measured):
+
+- a drift detector (DDM, Gama et al. 2004) watches the served model's errors;
+- once N labeled rows have come since a drift, then 2N and 4N, the served model is fine-tuned on
+  every row since the drift, so the new concept is learned from more rows as they come;
+- each fine-tune is tested on its own held-out rows (the last 10%, MIN_HELD_OUT at least) against
+  the served model: until one of the drift's fine-tunes has served, it must win beyond chance
+  (McNemar's test at 5% over the drift's tests); after that, it must do no worse.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from npt_export import data as D
+from npt_export.prequential import predictions
+from npt_export.train import TrainConfig
+
+# Fewer held-out rows cannot tell a 20-point gain from chance (51 rows did not, on agrawal-abrupt).
+MIN_HELD_OUT = 100
+
+
+class DDM:
+    """The drift detection method: error rate p over the rows since the last reset, s = sqrt(p(1-p)/n);
+    a drift when p + s exceeds its lowest value by 3 of that lowest s, after at least 30 rows."""
+
+    def __init__(self, min_rows: int = 30, level: float = 3.0):
+        self.min_rows, self.level = min_rows, level
+        self.reset()
+
+    def reset(self):
+        self.n, self.errors, self.best, self.best_s = 0, 0, math.inf, math.inf
+
+    def drift(self, error: bool) -> bool:
+        self.n += 1
+        self.errors += error
+        p = self.errors / self.n
+        s = math.sqrt(p * (1 - p) / self.n)
+        if self.n < self.min_rows:
+            return False
+        if p + s < self.best:
+            self.best, self.best_s = p + s, s
+        return p + s > self.best + self.level * self.best_s
+
+
+def beats(tuned_ok, served_ok, chi2: float = 3.84) -> bool:
+    """McNemar's test: on the same rows, the tuned model right where the served one was wrong (b)
+    more often than the other way round (c), beyond chance: (|b - c| - 1)^2 / (b + c) > chi2, whose
+    default 3.84 is the threshold at 5% for one test (a drift's fine-tunes use `Retrains.CHI2`)."""
+    b, c = int((tuned_ok & ~served_ok).sum()), int((~tuned_ok & served_ok).sum())
+    return b > c and (abs(b - c) - 1) ** 2 / (b + c) > chi2
+
+
+class Retrains:
+    """When a drift's fine-tunes come and which of them serve. Once N labeled rows have arrived since
+    a drift, then at 2N and 4N, each on every row since the drift. Until one of a drift's fine-tunes
+    serves, each must beat the served model beyond chance (`beats`): a refusal does not end the
+    drift's retrains, because a gradual drift's first rows still mix the old concept in. Once one
+    serves, a later one, on more rows of the same concept, must only do no worse."""
+
+    COUNT = 3
+    # McNemar's threshold at 5% / COUNT (Bonferroni): a drift's tests, up to COUNT of them, together
+    # swap in a model no better than the served one with a chance of 5% at most.
+    CHI2 = 5.73
+
+    def __init__(self, first: int):
+        self.first, self.drift, self.due, self.adopted = first, None, [], False
+
+    def on_drift(self, row: int):
+        """A drift detected before `row`: its fine-tunes replace any left of the one before."""
+        self.drift, self.due, self.adopted = row, [row + self.first * 2 ** j for j in range(self.COUNT)], False
+
+    def take(self, end: int) -> bool:
+        """Whether a fine-tune on rows drift:end is due now. Due points passed while an earlier
+        fine-tune trained (a live retrainer) are taken as one, on all the rows."""
+        if not self.due or self.due[0] > end:
+            return False
+        self.due = [d for d in self.due if d > end]
+        return True
+
+    def serves(self, tuned_ok, served_ok) -> bool:
+        """Whether a fine-tune serves, given where it and the served model were right on its held-out rows."""
+        serves = bool(tuned_ok.mean() >= served_ok.mean() if self.adopted else beats(tuned_ok, served_ok, self.CHI2))
+        self.adopted |= serves
+        return serves
+
+
+def held_out_share(rows: int) -> float:
+    """The share of a fine-tune's rows held out (its validation rows, at its end): 10%, and at least
+    MIN_HELD_OUT rows, which the served model is judged against."""
+    return max(TrainConfig.val_frac, min(0.5, MIN_HELD_OUT / rows))
+
+
+@dataclass
+class FineTune:
+    """A fine-tune on rows begin:end (counted as the retrainer counts them) and its test: where it
+    and the served model were right on its held-out rows (held_out:end)."""
+    checkpoint: str
+    begin: int
+    end: int
+    held_out: int
+    tuned_ok: np.ndarray
+    served_ok: np.ndarray
+    seconds: float = 0.0
+
+    def verdict(self) -> str:
+        return (f"{100 * self.tuned_ok.mean():.1f}% against {100 * self.served_ok.mean():.1f}% served on "
+                f"rows {self.held_out}:{self.end}")
+
+
+class RetrainsOnDrift:
+    """The loop, apart from where rows come from and where a model goes: fed whether each labeled
+    prediction of the served model was right (`observe`), it detects drifts; `retrain` then runs
+    the fine-tune due by now, if any, through `fine_tune(begin, end)` and returns it if it should
+    serve from the next row on. `seen` is the number of the first row it is fed."""
+
+    def __init__(self, first: int, fine_tune: Callable[[int, int], FineTune], seen: int = 0,
+                 say: Callable[[str], None] = print):
+        self.fine_tune, self.seen, self.say = fine_tune, seen, say
+        self.ddm, self.schedule = DDM(), Retrains(first)
+
+    def observe(self, correct: bool):
+        self.seen += 1
+        if self.ddm.drift(not correct):
+            self.schedule.on_drift(self.seen)
+            self.ddm.reset()
+            self.say(f"drift detected at row {self.seen - 1}")
+
+    def due(self) -> int:
+        """Rows since the drift when a fine-tune is due now, else 0."""
+        return self.seen - self.schedule.drift if self.schedule.due and self.schedule.due[0] <= self.seen else 0
+
+    def retrain(self) -> FineTune | None:
+        if not self.schedule.take(self.seen):
+            return None
+        self.say(f"fine-tuning on rows {self.schedule.drift}:{self.seen}")
+        t0 = time.time()
+        tune = self.fine_tune(self.schedule.drift, self.seen)
+        tune.seconds = time.time() - t0
+        serves = self.schedule.serves(tune.tuned_ok, tune.served_ok)
+        if serves:
+            self.restart()
+        self.say(f"fine-tuned on rows {tune.begin}:{tune.end} in {tune.seconds:.0f} s, {tune.verdict()}: "
+                 + (f"serving from row {tune.end}" if serves else "not served"))
+        return tune if serves else None
+
+    def restart(self):
+        """Another model serves from now on: the detector starts afresh on its errors."""
+        self.ddm.reset()
+
+
+def replay_start(table: D.Table, row: int, window: int) -> int:
+    """The first row of a replay that gives rows row: what a replay from the start gives: where
+    every key still has its last `window` labeled rows before `row`. For a model of L ABD layers
+    that is L times its W (a context row's upper layers read the W rows before it)."""
+    keys = np.asarray(table.keys or [""] * len(table))[:row]
+    labeled = ~np.isnan(table.y[:row])
+    first = row
+    for k in np.unique(keys):
+        mine = keys == k
+        context = np.flatnonzero(mine & labeled)
+        first = min(first, int(context[-window]) if len(context) >= window else int(np.flatnonzero(mine)[0]))
+    return first
+
+
+def predictions_from(model, table: D.Table, row: int):
+    """`predictions` of rows row:, each key's context as in a replay from the start."""
+    # A key standardised by its own first rows (a prior model's) needs them all.
+    first = 0 if model.cfg.standardise_rows else replay_start(table, row, model.cfg.abd_layers * model.cfg.window)
+    part = D.Table(table.num[first:], table.cat[first:], table.y[first:], None if table.keys is None else table.keys[first:])
+    return predictions(model, part)[row - first:]
