@@ -5,7 +5,9 @@
 # DEMO_MODEL (build/models/elec; `prior`: the shipped prior model bound to the stream, no training),
 # DEMO_CSV (the Makefile's ELEC_CSV), DEMO_KAFKA_PORT (9092), DEMO_ARGS (more job keys),
 # DEMO_RETRAIN=1 (serve from a model store, retrain from the topic mid-stream and swap;
-# DEMO_RETRAIN_AFTER rows, 15000; DEMO_RETRAIN_STEPS, 100).
+# DEMO_RETRAIN_AFTER rows, 15000; DEMO_RETRAIN_STEPS, 100), DEMO_RETRAIN=drift (serve from a model
+# store with `bin/npt-stream retrain --on-drift` beside the job; give the stream a DEMO_RATE slow
+# enough for its fine-tunes, a minute or two each on these cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${DEMO_ROWS:-all}
@@ -36,13 +38,20 @@ trap 'deploy/kafka.sh stop build/kafka' EXIT
 deploy/kafka.sh start build/kafka "$port"
 rm -rf build/demo/checkpoints
 model_args=(--model.dir "$model")
-if [ "${DEMO_RETRAIN:-0}" = 1 ]; then
-  store=$PWD/build/demo/store
-  rm -rf "$store"
-  bin/npt-stream publish "$model" "$store"
-  model_args=(--model.store "file://$store" --retrain "$store" --retrain-after "${DEMO_RETRAIN_AFTER:-15000}"
-              --retrain-steps "${DEMO_RETRAIN_STEPS:-100}")
-fi
+case "${DEMO_RETRAIN:-0}" in
+  0) ;;
+  1|drift)
+    store=$PWD/build/demo/store
+    rm -rf "$store"
+    bin/npt-stream publish "$model" "$store"
+    if [ "$DEMO_RETRAIN" = drift ]; then
+      model_args=(--model.store "file://$store" --retrain-on-drift "$store")
+    else
+      model_args=(--model.store "file://$store" --retrain "$store" --retrain-after "${DEMO_RETRAIN_AFTER:-15000}"
+                  --retrain-steps "${DEMO_RETRAIN_STEPS:-100}")
+    fi ;;
+  *) echo "demo: DEMO_RETRAIN=$DEMO_RETRAIN: use 1 (one retrain mid-stream) or drift (retrain --on-drift beside the job)" >&2; exit 2 ;;
+esac
 # shellcheck disable=SC2086
 java -Xmx3g -Djava.io.tmpdir="$PWD/build/demo/tmp" \
   -cp "demo/target/classes:$(cat build/demo/classpath.txt)" io.nptstream.demo.Demo \

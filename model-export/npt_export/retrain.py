@@ -5,7 +5,9 @@ published into the store (deploy/README.md, "Model lifecycle").
 
     python -m npt_export.retrain --bootstrap HOST:PORT --store STORE [--topic npt-records] [--last 20000]
 
-Swap to it with `python -m npt_export.store swap` (or `bin/npt-stream swap`).
+Swap to it with `python -m npt_export.store swap` (or `bin/npt-stream swap`). With `--on-drift` it
+runs on beside the job instead: it follows the job's predictions, and on a drift retrains, tests
+and swaps by itself (`npt_export.drift`).
 """
 from __future__ import annotations
 
@@ -13,19 +15,27 @@ import argparse
 import csv
 import math
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import time
 
+import numpy as np
+
 from npt_export import data as D
-from npt_export.export import export
+from npt_export.drift import FineTune, RetrainsOnDrift, held_out_share, predictions_from
+from npt_export.export import export, load
 from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, REGRESSION
-from npt_export.store import StoreError, publish, read_manifest, version_dir
-from npt_export.train import CHECKPOINT_FILE, TrainConfig, run_shape, train
+from npt_export.store import CONTROL_TOPIC, StoreError, publish, read_manifest, swap, version_dir
+from npt_export.train import CHECKPOINT_FILE, TrainConfig, run_shape, train, validation_start
 from nptstream.v1 import manifest_pb2 as mpb
 from nptstream.v1 import stream_pb2 as spb
 
 INPUT_TOPIC = "npt-records"     # NptOptions.TOPIC_IN's default
+PREDICTIONS_TOPIC = "npt-predictions"    # NptOptions.TOPIC_OUT's default
+# Fine-tuning steps of a retrain on drift: the policy bench/README.md measures.
+DRIFT_STEPS = 200
 KEY_COLUMN = "_key"
 
 
@@ -115,32 +125,133 @@ def write_csv(records: list[spb.Record], layout: D.Schema, path: str) -> bool:
     return keyed
 
 
+def fine_tune(records: list[spb.Record], base_dir: str, out: str, steps: int, seed: int, threads: int,
+              val_frac: float = TrainConfig.val_frac, quiet: bool = True) -> tuple[str, str]:
+    """Trains on the records (in OUT/records.csv) with the layout and architecture of the store's
+    version in base_dir, from its weights where it has its checkpoint. Returns (checkpoint, CSV)."""
+    base_manifest = read_manifest(base_dir)
+    init = os.path.join(base_dir, CHECKPOINT_FILE)
+    init = init if os.path.isfile(init) else ""
+    layout = layout_of(base_manifest)
+    os.makedirs(out, exist_ok=True)
+    data = os.path.join(out, "records.csv")
+    keyed = write_csv(records, layout, data)
+    arch = architecture_of(base_manifest)
+    tc = TrainConfig(csv=data, target=layout.target, key=KEY_COLUMN if keyed else None, out=os.path.join(out, "model"),
+                     steps=steps, seed=seed, threads=threads, init=init, val_frac=val_frac, **run_shape(arch))
+    return train(tc, arch, quiet=quiet, layout=layout), data
+
+
 def retrain(bootstrap: str, topic: str, store: str, last: int, base: str = "latest", steps: int = TrainConfig.steps,
             seed: int = TrainConfig.seed, threads: int = TrainConfig.threads, since_ms: int | None = None, quiet: bool = False) -> str:
     """Trains on the topic's last `last` labeled records with the layout of `base` and publishes the
     result into `store` (LATEST then names it). Returns the new version."""
     base_dir = version_dir(store, base)
     base_manifest = read_manifest(base_dir)
-    init = os.path.join(base_dir, CHECKPOINT_FILE)
-    init = init if os.path.isfile(init) else ""
-    layout = layout_of(base_manifest)
     records = read_labeled(bootstrap, topic, last, since_ms)
     if len(records) < 2 * base_manifest.context.max_window:
         raise StoreError(f"{topic} has {len(records)} labeled records, fewer than twice the window "
                          f"({base_manifest.context.max_window}): retrain once more have arrived")
     with tempfile.TemporaryDirectory(prefix="npt-retrain-") as tmp:
-        data = os.path.join(tmp, "records.csv")
-        keyed = write_csv(records, layout, data)
+        checkpoint = fine_tune(records, base_dir, tmp, steps, seed, threads, quiet=quiet)[0]
         out = os.path.join(tmp, "model")
-        arch = architecture_of(base_manifest)
-        tc = TrainConfig(csv=data, target=layout.target, key=KEY_COLUMN if keyed else None, out=out, steps=steps,
-                         seed=seed, threads=threads, init=init, **run_shape(arch))
-        export(train(tc, arch, quiet=quiet, layout=layout), out)
+        export(checkpoint, out)
         version = publish(out, store)
     if not quiet:
-        how = f"fine-tuned {base_manifest.model_version}" if init else "trained from scratch"
+        fine_tuned = os.path.isfile(os.path.join(base_dir, CHECKPOINT_FILE))
+        how = f"fine-tuned {base_manifest.model_version}" if fine_tuned else "trained from scratch"
         print(f"retrained ({how}) on the last {len(records)} labeled records of {topic}: published {version} to {store}")
     return version
+
+
+def behind(consumer) -> int:
+    """Messages on the consumer's partitions that it has not read yet (as of its last fetch)."""
+    from confluent_kafka import TopicPartition
+    lag = 0
+    for tp in consumer.position(consumer.assignment()):
+        high = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), cached=True)[1]
+        lag += max(0, high - tp.offset) if tp.offset >= 0 and high >= 0 else 0
+    return lag
+
+
+def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control_topic: str, store: str,
+                     steps: int = DRIFT_STEPS, seed: int = TrainConfig.seed, threads: int = TrainConfig.threads):
+    """Follows the job's predictions from now on, and retrains on drift by itself (`npt_export.drift`):
+    each fine-tune is on the input topic's labeled records since the drift, from the served
+    version's weights, and one that passes its test is published into `store` and swapped in
+    through `control_topic`. Runs until interrupted."""
+    from confluent_kafka import OFFSET_END, Consumer, TopicPartition
+
+    def say(line: str):
+        print(f"{time.strftime('%H:%M:%S')} retrain --on-drift: {line}", flush=True)
+
+    start = read_manifest(version_dir(store, "latest"))
+    if start.target.task != mpb.Target.CLASSIFICATION:
+        raise StoreError(f"{store}'s {start.model_version} is a regression model: --on-drift follows a classifier's "
+                         f"errors; retrain a regression model by hand (without --on-drift)")
+    # The version serving (as the predictions say), and the one fine-tunes start from and face: the
+    # same, except between a swap's request and the job's next checkpoint.
+    versions = {"serving": start.model_version, "base": start.model_version}
+
+    with tempfile.TemporaryDirectory(prefix="npt-retrain-on-drift-") as tmp:
+        def tune(begin: int, end: int) -> FineTune:
+            shutil.rmtree(os.path.join(tmp, "tune"), ignore_errors=True)    # the last one: published or refused
+            base_dir = version_dir(store, versions["base"])
+            base = os.path.join(base_dir, CHECKPOINT_FILE)
+            if not os.path.isfile(base):
+                raise StoreError(f"{store}'s {versions['base']} has no {CHECKPOINT_FILE}, which fine-tunes start from: "
+                                 f"publish the model folder that train wrote (it holds one)")
+            records = read_labeled(bootstrap, topic, end - begin)
+            checkpoint, data = fine_tune(records, base_dir, os.path.join(tmp, "tune"), steps, seed, threads,
+                                         val_frac=held_out_share(len(records)))
+            model, schema, _ = load(checkpoint)
+            header, rows = D.read_csv(data)
+            table = D.encode(schema, header, rows)
+            # Both models on the records held out of the fine-tune, each key's context as the job had it.
+            held_out = validation_start(len(rows), held_out_share(len(rows)))
+            y = table.y[held_out:].astype(np.int64)
+            tuned_ok = predictions_from(model, table, held_out) == y
+            served_ok = predictions_from(load(base)[0], table, held_out) == y
+            return FineTune(checkpoint, end - len(rows), end, end - len(rows) + held_out, tuned_ok, served_ok)
+
+        loop = RetrainsOnDrift(2 * start.context.max_window, tune, say=say)
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"npt-retrain-on-drift-{os.getpid()}",
+                             "enable.auto.commit": False, "isolation.level": "read_committed"})
+        try:
+            meta = consumer.list_topics(predictions_topic, timeout=30)
+            if predictions_topic not in meta.topics or meta.topics[predictions_topic].error is not None:
+                raise StoreError(f"topic {predictions_topic} does not exist on {bootstrap}: name the job's "
+                                 f"kafka.topic.out (--predictions)")
+            consumer.assign([TopicPartition(predictions_topic, p, OFFSET_END) for p in meta.topics[predictions_topic].partitions])
+            say(f"following {predictions_topic}; {versions['serving']} serves; rows are its labeled predictions from now on")
+            while True:
+                msg = consumer.poll(1.0)
+                # A fine-tune trains on the input topic's newest records: it waits until this reader has
+                # (nearly) caught up with the job, so that they are the rows since the drift, not later ones.
+                rows = loop.due()
+                if rows and (msg is None or behind(consumer) <= rows // 10):
+                    tune = loop.retrain()
+                    if tune:
+                        out = os.path.join(os.path.dirname(tune.checkpoint), "export")
+                        export(tune.checkpoint, out)
+                        versions["base"] = version = publish(out, store)
+                        swap(bootstrap, control_topic, version)
+                        say(f"published {version} to {store} and asked the job on {control_topic} to serve it")
+                if msg is None or msg.error() is not None:
+                    continue
+                try:
+                    prediction = spb.Prediction.FromString(msg.value() or b"")
+                except Exception:   # protobuf's DecodeError: not a Prediction, so no row
+                    continue
+                if prediction.WhichOneof("label") != "label_class":
+                    continue
+                if prediction.model_version != versions["serving"]:
+                    versions["serving"] = versions["base"] = prediction.model_version
+                    loop.restart()
+                    say(f"{prediction.model_version} serves from row {loop.seen}")
+                loop.observe(prediction.predicted_class == prediction.label_class)
+        finally:
+            consumer.close()
 
 
 def main(argv=None):
@@ -148,18 +259,34 @@ def main(argv=None):
     p.add_argument("--bootstrap", required=True, help="the job's kafka.bootstrap")
     p.add_argument("--topic", default=INPUT_TOPIC, help="the job's kafka.topic.in")
     p.add_argument("--store", required=True, help="the job's model.store (local or file://)")
-    p.add_argument("--last", type=int, default=20_000, help="labeled records to train on, the newest")
+    p.add_argument("--last", type=int, help="labeled records to train on, the newest (default 20000)")
     p.add_argument("--since-ms", type=int, help="only records whose Kafka timestamp is at or after this epoch millisecond")
-    p.add_argument("--base", default="latest", help="the version whose layout and architecture the new one keeps")
-    p.add_argument("--steps", type=int, default=TrainConfig.steps)
+    p.add_argument("--base", help="the version whose layout and architecture the new one keeps (default latest)")
+    p.add_argument("--on-drift", action="store_true",
+                   help="run on beside the job: on each drift in its predictions retrain, test and swap by itself")
+    p.add_argument("--predictions", default=PREDICTIONS_TOPIC, help="with --on-drift: the job's kafka.topic.out")
+    p.add_argument("--control", default=CONTROL_TOPIC, help="with --on-drift: the job's kafka.topic.control")
+    p.add_argument("--steps", type=int, help=f"training steps (default {TrainConfig.steps}; {DRIFT_STEPS} with --on-drift)")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--threads", type=int, default=TrainConfig.threads)
     a = p.parse_args(argv)
+    # Stopped as a service is (SIGTERM): the consumer closes and the temporary folder goes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        retrain(a.bootstrap, a.topic, a.store, a.last, a.base, a.steps, a.seed, a.threads, a.since_ms)
+        if a.on_drift:
+            chosen = [f"--{n.replace('_', '-')}" for n in ("last", "since_ms", "base") if getattr(a, n) is not None]
+            if chosen:
+                raise StoreError(f"{', '.join(chosen)} with --on-drift: it trains on the rows since each drift, from "
+                                 f"the version serving; drop {' and '.join(chosen)}")
+            retrain_on_drift(a.bootstrap, a.topic, a.predictions, a.control, a.store, a.steps or DRIFT_STEPS, a.seed, a.threads)
+        else:
+            retrain(a.bootstrap, a.topic, a.store, a.last or 20_000, a.base or "latest", a.steps or TrainConfig.steps,
+                    a.seed, a.threads, a.since_ms)
     except (StoreError, D.DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import pytest
 
 from npt_export import data as D
 from npt_export.export import export
+from npt_export import retrain
 from npt_export.retrain import architecture_of, layout_of, write_csv
 from npt_export.store import LATEST, StoreError, latest, publish, read_manifest, version_dir
 from npt_export.train import TrainConfig, train
@@ -72,3 +73,17 @@ def test_a_layout_the_new_rows_do_not_fit_is_one_line():
     inferred = D.Schema([D.Attribute("a", "numeric")], "y", "classification", classes=["0"])
     with pytest.raises(D.DataError, match="feature 'b' of the serving model is not in the new rows"):
         D.keep_layout(inferred, layout)
+
+
+def test_retraining_on_drift_refuses_what_it_cannot_follow_in_one_line(exported, tmp_path, capsys):
+    """Before it reaches any broker: a regression model (its detector counts a classifier's errors)
+    and options that only a one-off retrain takes."""
+    regression, classifier = str(tmp_path / "reg"), str(tmp_path / "cls")
+    publish(exported["causal-reg"], regression)
+    publish(exported["causal-cls"], classifier)
+    for store, extra, why in ((regression, [], "is a regression model"),
+                              (classifier, ["--last", "500", "--base", "latest"], "--last, --base with --on-drift")):
+        with pytest.raises(SystemExit) as stop:
+            retrain.main(["--bootstrap", "127.0.0.1:1", "--store", store, "--on-drift", *extra])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and err.startswith("error: ") and why in err and err.count("\n") == 1, err

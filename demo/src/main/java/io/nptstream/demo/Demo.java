@@ -11,6 +11,8 @@ import io.nptstream.proto.DeadLetter;
 import io.nptstream.proto.Prediction;
 import io.nptstream.proto.Reason;
 import io.nptstream.proto.Record;
+import java.io.BufferedReader;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,7 +52,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * and any job key. With {@code --retrain STORE} (a job on {@code model.store}, {@code make demo
  * DEMO_RETRAIN=1}) it also shows the model lifecycle: after {@code --retrain-after} rows it
  * retrains from the input topic in the background ({@code bin/npt-stream retrain}) while the stream
- * goes on slowly, asks the job to swap to the new version, and ends with the swap's line.
+ * goes on slowly, asks the job to swap to the new version, and ends with the swap's line. With
+ * {@code --retrain-on-drift STORE} ({@code make demo DEMO_RETRAIN=drift}) {@code bin/npt-stream
+ * retrain --on-drift} runs beside the job instead, its lines among the demo's: on each drift in the
+ * predictions it fine-tunes, tests, publishes and swaps by itself.
  */
 public final class Demo {
     private static final Duration STALL = Duration.ofSeconds(90);
@@ -70,6 +76,7 @@ public final class Demo {
         String from = take(jobArgs, "from", null);
         boolean external = take(jobArgs, "job", "local").equals("external");
         String retrainStore = take(jobArgs, "retrain", null);
+        String driftStore = take(jobArgs, "retrain-on-drift", null);
         Retrain retrain = retrainStore == null ? null : new Retrain(Path.of(retrainStore),
                 Long.parseLong(take(jobArgs, "retrain-after", "15000")), take(jobArgs, "retrain-steps", "100"));
         JobConfig config;
@@ -83,7 +90,7 @@ public final class Demo {
         // Rows the model was trained on would flatter it: by default the demo starts after them.
         long first = from != null ? Long.parseLong(from) : config.manifest.getTraining().getRowEnd();
         try {
-            System.exit(new Demo().run(config, Path.of(csv), first, limit, rate, keys, external, retrain) ? 0 : 1);
+            System.exit(new Demo().run(config, Path.of(csv), first, limit, rate, keys, external, retrain, driftStore) ? 0 : 1);
         } catch (IllegalArgumentException e) {
             System.err.println("demo: " + e.getMessage());
             System.exit(2);
@@ -101,8 +108,8 @@ public final class Demo {
     }
 
     /** {@code external}: the job runs elsewhere (deploy/flink-cluster.sh submit); only produce and follow. */
-    private boolean run(JobConfig c, Path csv, long first, long limit, long rate, int keys, boolean external, Retrain retrain)
-            throws Exception {
+    private boolean run(JobConfig c, Path csv, long first, long limit, long rate, int keys, boolean external, Retrain retrain,
+                        String driftStore) throws Exception {
         createTopics(c);
         JobClient job = null;
         if (external) {
@@ -117,6 +124,8 @@ public final class Demo {
                     c.operator.batchSize, c.operator.batchDelayMs,
                     c.metricsPort > 0 ? ", metrics on http://127.0.0.1:" + c.metricsPort + "/metrics" : "");
         }
+
+        Process driftFollower = driftStore == null ? null : followDrift(c, driftStore);
 
         AtomicLong sent = new AtomicLong();
         AtomicBoolean producing = new AtomicBoolean(true);
@@ -140,6 +149,10 @@ public final class Demo {
         producer.join();
         if (job != null) {
             job.cancel().get(30, TimeUnit.SECONDS);
+        }
+        if (driftFollower != null) {
+            driftFollower.destroy();
+            driftFollower.waitFor(30, TimeUnit.SECONDS);
         }
 
         if (producerError.get() != null) {
@@ -170,7 +183,42 @@ public final class Demo {
             swapped = f.versions().size() > 1;
             System.out.println(swapped ? f.swapLine(accounted) : "swap: none happened (" + retrain.outcome + ")");
         }
+        if (driftStore != null) {
+            // No swap is no failure here: a stream without a drift that a fine-tune helps needs none.
+            System.out.println(f.versions().size() > 1 ? f.swapLine(accounted) : "swap: none happened (retrain --on-drift swapped in no version before the stream ended)");
+        }
         return complete && everyReason && accounted && swapped;
+    }
+
+    /**
+     * Starts {@code bin/npt-stream retrain --on-drift} on the job's topics and store, echoing its
+     * lines; returns once it follows the output topic, so that it sees every prediction.
+     */
+    private static Process followDrift(JobConfig c, String store) throws Exception {
+        Process p = new ProcessBuilder("bin/npt-stream", "retrain", "--bootstrap", c.kafkaBootstrap, "--topic", c.topicIn,
+                "--store", store, "--on-drift", "--predictions", c.topicOut, "--control", c.topicControl)
+                .redirectErrorStream(true).start();
+        CountDownLatch following = new CountDownLatch(1);
+        Thread echo = new Thread(() -> {
+            try (BufferedReader out = p.inputReader()) {
+                for (String line = out.readLine(); line != null; line = out.readLine()) {
+                    System.out.println(line);
+                    if (line.contains("following " + c.topicOut)) {
+                        following.countDown();
+                    }
+                }
+            } catch (IOException e) {
+                System.out.println("demo: lost retrain --on-drift's output: " + e);
+            }
+        }, "demo-retrain-on-drift");
+        echo.setDaemon(true);
+        echo.start();
+        if (!following.await(STALL.toSeconds(), TimeUnit.SECONDS)) {
+            p.destroy();
+            throw new IllegalStateException("retrain --on-drift did not start following " + c.topicOut + " within "
+                    + STALL.toSeconds() + " s (its output is above)");
+        }
+        return p;
     }
 
     /** The job's start (deploying tasks, loading the model) is not its speed: produce once it runs. */
