@@ -6,7 +6,6 @@ the input topic, and on the output topic the predictions that the served model m
 import os
 import pathlib
 import queue
-import signal
 import socket
 import subprocess
 import sys
@@ -117,7 +116,7 @@ def test_a_drift_in_the_predictions_is_retrained_tested_published_and_swapped(br
         wait_for(lines, "serving from row", 900, printed)
         published = wait_for(lines, "published", 120, printed)
     finally:
-        follower.send_signal(signal.SIGINT)
+        follower.terminate()    # SIGTERM, as a service is stopped (a SIGINT may be ignored in a background CI job)
         follower.wait(60)
         print("".join(printed))     # what it told its user: shown by pytest -rP or on a failure
 
