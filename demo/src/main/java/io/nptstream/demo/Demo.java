@@ -91,7 +91,7 @@ public final class Demo {
         long first = from != null ? Long.parseLong(from) : config.manifest.getTraining().getRowEnd();
         try {
             System.exit(new Demo().run(config, Path.of(csv), first, limit, rate, keys, external, retrain, driftStore) ? 0 : 1);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println("demo: " + e.getMessage());
             System.exit(2);
         }
@@ -213,10 +213,13 @@ public final class Demo {
         }, "demo-retrain-on-drift");
         echo.setDaemon(true);
         echo.start();
-        if (!following.await(STALL.toSeconds(), TimeUnit.SECONDS)) {
-            p.destroy();
-            throw new IllegalStateException("retrain --on-drift did not start following " + c.topicOut + " within "
-                    + STALL.toSeconds() + " s (its output is above)");
+        long deadline = System.nanoTime() + STALL.toNanos();
+        while (!following.await(1, TimeUnit.SECONDS)) {
+            if (!p.isAlive() || System.nanoTime() > deadline) {
+                p.destroy();
+                throw new IllegalStateException("retrain --on-drift did not start following " + c.topicOut
+                        + (p.isAlive() ? " within " + STALL.toSeconds() + " s" : ": it exited") + " (its output is above)");
+            }
         }
         return p;
     }
