@@ -29,14 +29,6 @@ if [ ! -f "$model/manifest.pb" ]; then
   make model
 fi
 [ -f "$csv" ] || { echo "demo: no stream at $csv; set DEMO_CSV" >&2; exit 1; }
-mkdir -p build/demo/tmp
-if [ ! -s build/demo/classpath.txt ] || [ demo/pom.xml -nt build/demo/classpath.txt ] || [ flink-job/pom.xml -nt build/demo/classpath.txt ]; then
-  mvn -B -ntp -q -pl demo dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$PWD/build/demo/classpath.txt"
-fi
-
-trap 'deploy/kafka.sh stop build/kafka' EXIT
-deploy/kafka.sh start build/kafka "$port"
-rm -rf build/demo/checkpoints
 model_args=(--model.dir "$model")
 case "${DEMO_RETRAIN:-0}" in
   0) ;;
@@ -52,6 +44,14 @@ case "${DEMO_RETRAIN:-0}" in
     fi ;;
   *) echo "demo: DEMO_RETRAIN=$DEMO_RETRAIN: use 1 (one retrain mid-stream) or drift (retrain --on-drift beside the job)" >&2; exit 2 ;;
 esac
+mkdir -p build/demo/tmp
+if [ ! -s build/demo/classpath.txt ] || [ demo/pom.xml -nt build/demo/classpath.txt ] || [ flink-job/pom.xml -nt build/demo/classpath.txt ]; then
+  mvn -B -ntp -q -pl demo dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$PWD/build/demo/classpath.txt"
+fi
+
+trap 'deploy/kafka.sh stop build/kafka' EXIT
+deploy/kafka.sh start build/kafka "$port"
+rm -rf build/demo/checkpoints
 # shellcheck disable=SC2086
 java -Xmx3g -Djava.io.tmpdir="$PWD/build/demo/tmp" \
   -cp "demo/target/classes:$(cat build/demo/classpath.txt)" io.nptstream.demo.Demo \

@@ -22,7 +22,7 @@ import numpy as np
 
 from npt_export import data as D
 from npt_export.prequential import predictions
-from npt_export.train import TrainConfig
+from npt_export.train import TrainConfig, validation_start
 
 # Fewer held-out rows cannot tell a 20-point gain from chance (51 rows did not, on agrawal-abrupt).
 MIN_HELD_OUT = 100
@@ -97,6 +97,11 @@ def held_out_share(rows: int) -> float:
     """The share of a fine-tune's rows held out (its validation rows, at its end): 10%, and at least
     MIN_HELD_OUT rows, which the served model is judged against."""
     return max(TrainConfig.val_frac, min(0.5, MIN_HELD_OUT / rows))
+
+
+def held_out_start(rows: int) -> int:
+    """The first of a fine-tune's `rows` rows that it holds out (trained with val_frac held_out_share(rows))."""
+    return validation_start(rows, held_out_share(rows))
 
 
 @dataclass

@@ -24,11 +24,11 @@ import time
 import numpy as np
 
 from npt_export import data as D
-from npt_export.drift import FineTune, RetrainsOnDrift, held_out_share, predictions_from
+from npt_export.drift import FineTune, RetrainsOnDrift, held_out_share, held_out_start, predictions_from
 from npt_export.export import export, load
 from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, REGRESSION
 from npt_export.store import CONTROL_TOPIC, StoreError, publish, read_manifest, swap, version_dir
-from npt_export.train import CHECKPOINT_FILE, TrainConfig, run_shape, train, validation_start
+from npt_export.train import CHECKPOINT_FILE, TrainConfig, run_shape, train
 from nptstream.v1 import manifest_pb2 as mpb
 from nptstream.v1 import stream_pb2 as spb
 
@@ -125,13 +125,18 @@ def write_csv(records: list[spb.Record], layout: D.Schema, path: str) -> bool:
     return keyed
 
 
+def checkpoint_of(version_folder: str) -> str:
+    """A store version's checkpoint.pt, which retraining starts from; "" where it has none."""
+    path = os.path.join(version_folder, CHECKPOINT_FILE)
+    return path if os.path.isfile(path) else ""
+
+
 def fine_tune(records: list[spb.Record], base_dir: str, out: str, steps: int, seed: int, threads: int,
               val_frac: float = TrainConfig.val_frac, quiet: bool = True) -> tuple[str, str]:
     """Trains on the records (in OUT/records.csv) with the layout and architecture of the store's
     version in base_dir, from its weights where it has its checkpoint. Returns (checkpoint, CSV)."""
     base_manifest = read_manifest(base_dir)
-    init = os.path.join(base_dir, CHECKPOINT_FILE)
-    init = init if os.path.isfile(init) else ""
+    init = checkpoint_of(base_dir)
     layout = layout_of(base_manifest)
     os.makedirs(out, exist_ok=True)
     data = os.path.join(out, "records.csv")
@@ -158,8 +163,7 @@ def retrain(bootstrap: str, topic: str, store: str, last: int, base: str = "late
         export(checkpoint, out)
         version = publish(out, store)
     if not quiet:
-        fine_tuned = os.path.isfile(os.path.join(base_dir, CHECKPOINT_FILE))
-        how = f"fine-tuned {base_manifest.model_version}" if fine_tuned else "trained from scratch"
+        how = f"fine-tuned {base_manifest.model_version}" if checkpoint_of(base_dir) else "trained from scratch"
         print(f"retrained ({how}) on the last {len(records)} labeled records of {topic}: published {version} to {store}")
     return version
 
@@ -191,15 +195,15 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
                          f"errors; retrain a regression model by hand (without --on-drift)")
     # The version serving (as the predictions say), and the one fine-tunes start from and face: the
     # same, except between a swap's request and the job's next checkpoint.
-    versions = {"serving": start.model_version, "base": start.model_version}
+    serving = base = start.model_version
 
     with tempfile.TemporaryDirectory(prefix="npt-retrain-on-drift-") as tmp:
         def tune(begin: int, end: int) -> FineTune:
             shutil.rmtree(os.path.join(tmp, "tune"), ignore_errors=True)    # the last one: published or refused
-            base_dir = version_dir(store, versions["base"])
-            base = os.path.join(base_dir, CHECKPOINT_FILE)
-            if not os.path.isfile(base):
-                raise StoreError(f"{store}'s {versions['base']} has no {CHECKPOINT_FILE}, which fine-tunes start from: "
+            base_dir = version_dir(store, base)
+            served_checkpoint = checkpoint_of(base_dir)
+            if not served_checkpoint:
+                raise StoreError(f"{store}'s {base} has no {CHECKPOINT_FILE}, which fine-tunes start from: "
                                  f"publish the model folder that train wrote (it holds one)")
             records = read_labeled(bootstrap, topic, end - begin)
             checkpoint, data = fine_tune(records, base_dir, os.path.join(tmp, "tune"), steps, seed, threads,
@@ -208,10 +212,10 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
             header, rows = D.read_csv(data)
             table = D.encode(schema, header, rows)
             # Both models on the records held out of the fine-tune, each key's context as the job had it.
-            held_out = validation_start(len(rows), held_out_share(len(rows)))
+            held_out = held_out_start(len(rows))
             y = table.y[held_out:].astype(np.int64)
             tuned_ok = predictions_from(model, table, held_out) == y
-            served_ok = predictions_from(load(base)[0], table, held_out) == y
+            served_ok = predictions_from(load(served_checkpoint)[0], table, held_out) == y
             return FineTune(checkpoint, end - len(rows), end, end - len(rows) + held_out, tuned_ok, served_ok)
 
         loop = RetrainsOnDrift(2 * start.context.max_window, tune, say=say)
@@ -223,7 +227,7 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
                 raise StoreError(f"topic {predictions_topic} does not exist on {bootstrap}: name the job's "
                                  f"kafka.topic.out (--predictions)")
             consumer.assign([TopicPartition(predictions_topic, p, OFFSET_END) for p in meta.topics[predictions_topic].partitions])
-            say(f"following {predictions_topic}; {versions['serving']} serves; rows are its labeled predictions from now on")
+            say(f"following {predictions_topic}; {serving} serves; rows are its labeled predictions from now on")
             while True:
                 msg = consumer.poll(1.0)
                 # A fine-tune trains on the input topic's newest records: it waits until this reader has
@@ -234,7 +238,7 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
                     if tune:
                         out = os.path.join(os.path.dirname(tune.checkpoint), "export")
                         export(tune.checkpoint, out)
-                        versions["base"] = version = publish(out, store)
+                        base = version = publish(out, store)
                         swap(bootstrap, control_topic, version)
                         say(f"published {version} to {store} and asked the job on {control_topic} to serve it")
                 if msg is None or msg.error() is not None:
@@ -245,8 +249,8 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
                     continue
                 if prediction.WhichOneof("label") != "label_class":
                     continue
-                if prediction.model_version != versions["serving"]:
-                    versions["serving"] = versions["base"] = prediction.model_version
+                if prediction.model_version != serving:
+                    serving = base = prediction.model_version
                     loop.restart()
                     say(f"{prediction.model_version} serves from row {loop.seen}")
                 loop.observe(prediction.predicted_class == prediction.label_class)

@@ -18,11 +18,11 @@ import tempfile
 import numpy as np
 
 from npt_export import data as D
-from npt_export.drift import FineTune, RetrainsOnDrift, held_out_share, predictions_from
+from npt_export.drift import FineTune, RetrainsOnDrift, held_out_share, held_out_start, predictions_from
 from npt_export.evidence.context import BLOCK, TRAIN_SHARE, per_block, stream_parser
 from npt_export.export import load
 from npt_export.prequential import predictions
-from npt_export.train import TrainConfig, train, validation_start
+from npt_export.train import TrainConfig, train
 
 
 def fine_tune(csv: str, target: str, key: str | None, checkpoint: str, begin: int, end: int, steps: int, out: str) -> str:
@@ -48,15 +48,16 @@ def main(argv=None):
     y = table.y.astype(np.int64)
     base = predictions(served, table)
     pred, model_of = base.copy(), np.zeros(len(rows), dtype=np.int64)
-    served_checkpoint, tuned = [a.model], {}
+    served_checkpoint, tuned = a.model, None     # tuned: the last fine-tune's predictions from its held-out rows on
 
     with tempfile.TemporaryDirectory(prefix="npt-drift-retrain-") as tmp:
         def tune(begin: int, end: int) -> FineTune:
-            checkpoint = fine_tune(a.csv, a.target, a.key, served_checkpoint[0], begin, end, a.steps, f"{tmp}/{end}")
+            nonlocal tuned
+            checkpoint = fine_tune(a.csv, a.target, a.key, served_checkpoint, begin, end, a.steps, f"{tmp}/{end}")
             # Its own held-out rows (the end of its rows), where it and the served model are compared.
-            held_out = begin + validation_start(end - begin, held_out_share(end - begin))
-            tuned[checkpoint] = out = predictions_from(load(checkpoint)[0], table, held_out)
-            return FineTune(checkpoint, begin, end, held_out, out[:end - held_out] == y[held_out:end],
+            held_out = begin + held_out_start(end - begin)
+            tuned = predictions_from(load(checkpoint)[0], table, held_out)
+            return FineTune(checkpoint, begin, end, held_out, tuned[:end - held_out] == y[held_out:end],
                             pred[held_out:end] == y[held_out:end])
 
         loop = RetrainsOnDrift(a.rows or 2 * served.cfg.window, tune, seen=start,
@@ -66,8 +67,8 @@ def main(argv=None):
             loop.observe(bool(pred[i] == y[i]))
             serving = loop.retrain()
             if serving:
-                served_checkpoint[0] = serving.checkpoint
-                pred[serving.end:] = tuned[serving.checkpoint][serving.end - serving.held_out:]
+                served_checkpoint = serving.checkpoint
+                pred[serving.end:] = tuned[serving.end - serving.held_out:]
                 model_of[serving.end:] = model_of[serving.end - 1] + 1
     retrains = int(model_of[-1])
     for label, out in (("without retrains", base), (f"with {retrains} retrains", pred)):
