@@ -123,6 +123,7 @@ def test_a_drift_in_the_predictions_is_retrained_tested_published_and_swapped(br
     new = published.split("published ", 1)[1].split(" ", 1)[0]
     assert new != served and latest(store) == new
     assert [a.name for a in read_manifest(os.path.join(store, new)).features] == ["a", "b"]
+    assert os.path.isfile(os.path.join(store, new, "checkpoint.pt")), "the drift's next fine-tune starts from it"
     control = Consumer({"bootstrap.servers": broker, "group.id": "test", "auto.offset.reset": "earliest"})
     control.subscribe([CONTROL_TOPIC])
     try:

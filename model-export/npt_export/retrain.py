@@ -236,7 +236,8 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
                 if rows and (msg is None or behind(consumer) <= rows // 10):
                     tune = loop.retrain()
                     if tune:
-                        out = os.path.join(os.path.dirname(tune.checkpoint), "export")
+                        # Exported beside its checkpoint, which the version then holds: the next fine-tune starts from it.
+                        out = os.path.dirname(tune.checkpoint)
                         export(tune.checkpoint, out)
                         base = version = publish(out, store)
                         swap(bootstrap, control_topic, version)
