@@ -4,7 +4,7 @@ fine-tune serves only if it beats the served model on rows it did not train on. 
 live by `npt_export.retrain --on-drift` and replayed by the bench (`npt_export.evidence.drift_retrain`,
 bench/README.md "Retraining on drift", where it is measured):
 
-- a drift detector (DDM, Gama et al. 2004) watches the served model's errors;
+- a drift detector (HDDM_A, Frías-Blanco et al. 2015) watches the served model's errors;
 - once N labeled rows have come since a drift, then 2N and 4N, the served model is fine-tuned on
   every row since the drift, so the new concept is learned from more rows as they come;
 - each fine-tune is tested on its own held-out rows (the last 10%, MIN_HELD_OUT at least) against
@@ -28,27 +28,34 @@ from npt_export.train import TrainConfig, validation_start
 MIN_HELD_OUT = 100
 
 
-class DDM:
-    """The drift detection method: error rate p over the rows since the last reset, s = sqrt(p(1-p)/n);
-    a drift when p + s exceeds its lowest value by 3 of that lowest s, after at least 30 rows."""
+class HDDM_A:
+    """Frías-Blanco et al.'s HDDM_A (2015; MOA's HDDM_A_Test, one-sided, at its default confidence):
+    a drift when the error rate since a cut point exceeds the rate up to it by more than Hoeffding's
+    bound at confidence `delta`, the cut being where the rate so far plus its bound was lowest. It
+    compares the rows after a change with those before it, so it finds an abrupt rise tens of rows
+    after it, where DDM (Gama et al. 2004), whose rate is over every row since its reset, took hundreds
+    and alarmed on Elec2's noise (bench/README.md, "Retraining on drift with HDDM_A")."""
 
-    def __init__(self, min_rows: int = 30, level: float = 3.0):
-        self.min_rows, self.level = min_rows, level
+    def __init__(self, delta: float = 0.001):
+        self.delta = delta
         self.reset()
 
     def reset(self):
-        self.n, self.errors, self.best, self.best_s = 0, 0, math.inf, math.inf
+        self.n, self.errors, self.cut_n, self.cut_errors = 0, 0, 0, 0
 
     def drift(self, error: bool) -> bool:
         self.n += 1
         self.errors += error
-        p = self.errors / self.n
-        s = math.sqrt(p * (1 - p) / self.n)
-        if self.n < self.min_rows:
+        if self.cut_n == 0 or self._upper(self.errors, self.n) <= self._upper(self.cut_errors, self.cut_n):
+            self.cut_n, self.cut_errors = self.n, self.errors
+        if self.cut_n == self.n:
             return False
-        if p + s < self.best:
-            self.best, self.best_s = p + s, s
-        return p + s > self.best + self.level * self.best_s
+        bound = math.sqrt((self.n - self.cut_n) / (self.cut_n * self.n) / 2 * math.log(2 / self.delta))
+        return self.errors / self.n - self.cut_errors / self.cut_n >= bound
+
+    def _upper(self, errors: int, n: int) -> float:
+        """The error rate of the first n rows plus Hoeffding's bound on it."""
+        return errors / n + math.sqrt(math.log(1 / self.delta) / (2 * n))
 
 
 def beats(tuned_ok, served_ok, chi2: float = 3.84) -> bool:
@@ -78,10 +85,14 @@ class Retrains:
         """A drift detected before `row`: its fine-tunes replace any left of the one before."""
         self.drift, self.due, self.adopted = row, [row + self.first * 2 ** j for j in range(self.COUNT)], False
 
+    def is_due(self, end: int) -> bool:
+        """Whether a fine-tune on rows drift:end is due now."""
+        return bool(self.due) and self.due[0] <= end
+
     def take(self, end: int) -> bool:
-        """Whether a fine-tune on rows drift:end is due now. Due points passed while an earlier
-        fine-tune trained (a live retrainer) are taken as one, on all the rows."""
-        if not self.due or self.due[0] > end:
+        """`is_due`, and then the due points passed (while an earlier fine-tune trained, in a live
+        retrainer) are taken as one fine-tune, on all the rows."""
+        if not self.is_due(end):
             return False
         self.due = [d for d in self.due if d > end]
         return True
@@ -130,18 +141,18 @@ class RetrainsOnDrift:
     def __init__(self, first: int, fine_tune: Callable[[int, int], FineTune], seen: int = 0,
                  say: Callable[[str], None] = print):
         self.fine_tune, self.seen, self.say = fine_tune, seen, say
-        self.ddm, self.schedule = DDM(), Retrains(first)
+        self.detector, self.schedule = HDDM_A(), Retrains(first)
 
     def observe(self, correct: bool):
         self.seen += 1
-        if self.ddm.drift(not correct):
+        if self.detector.drift(not correct):
             self.schedule.on_drift(self.seen)
-            self.ddm.reset()
+            self.detector.reset()
             self.say(f"drift detected at row {self.seen - 1}")
 
     def due(self) -> int:
         """Rows since the drift when a fine-tune is due now, else 0."""
-        return self.seen - self.schedule.drift if self.schedule.due and self.schedule.due[0] <= self.seen else 0
+        return self.seen - self.schedule.drift if self.schedule.is_due(self.seen) else 0
 
     def retrain(self) -> FineTune | None:
         if not self.schedule.take(self.seen):
@@ -159,7 +170,7 @@ class RetrainsOnDrift:
 
     def restart(self):
         """Another model serves from now on: the detector starts afresh on its errors."""
-        self.ddm.reset()
+        self.detector.reset()
 
 
 def replay_start(table: D.Table, row: int, window: int) -> int:

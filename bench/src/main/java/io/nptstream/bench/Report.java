@@ -155,7 +155,7 @@ public final class Report {
         if (outcomes.stream().noneMatch(o -> o.learner().equals(Outcome.NPT_RETRAIN))) {
             return;
         }
-        md.append("\n## NPT with retrains on drift\n\nA drift detector (DDM) on NPT's errors; after a drift the stream model "
+        md.append("\n## NPT with retrains on drift\n\nA drift detector (HDDM_A) on NPT's errors; after a drift the stream model "
                 + "is fine-tuned on the rows since it, once N, 2N and 4N have come (N twice the window), each fine-tune "
                 + "serving from the next row if it beats the served model on its held-out rows (beyond chance until one of "
                 + "the drift's has served) "
