@@ -20,6 +20,7 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -208,17 +209,28 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
             records = read_labeled(bootstrap, topic, end - begin)
             checkpoint, data = fine_tune(records, base_dir, os.path.join(tmp, "tune"), steps, seed, threads,
                                          val_frac=held_out_share(len(records)))
+            return tested(checkpoint, served_checkpoint, data, end, end - len(records) + held_out_start(len(records)))
+
+        def retest(refused: FineTune, end: int) -> FineTune:
+            base_dir = version_dir(store, base)
+            data = os.path.join(tmp, "tune", "retest.csv")
+            write_csv(read_labeled(bootstrap, topic, end - refused.begin), layout_of(read_manifest(base_dir)), data)
+            return tested(refused.checkpoint, checkpoint_of(base_dir), data, end, refused.held_out)
+
+        def tested(checkpoint: str, served_checkpoint: str, data: str, end: int, held_out: int) -> FineTune:
+            """The fine-tune and the served version on the records of `data` (the newest up to row
+            `end`) from row `held_out` on, each key's context as the job had it."""
             model, schema, _ = load(checkpoint)
             header, rows = D.read_csv(data)
-            table = D.encode(schema, header, rows)
-            # Both models on the records held out of the fine-tune, each key's context as the job had it.
-            held_out = held_out_start(len(rows))
-            y = table.y[held_out:].astype(np.int64)
-            tuned_ok = predictions_from(model, table, held_out) == y
-            served_ok = predictions_from(load(served_checkpoint)[0], table, held_out) == y
-            return FineTune(checkpoint, end - len(rows), end, end - len(rows) + held_out, tuned_ok, served_ok)
+            # Keyed as the records are (a second test's may hold keys that the fine-tune's did not).
+            table = D.encode(replace(schema, key=KEY_COLUMN if KEY_COLUMN in header else None), header, rows)
+            first = end - len(rows)
+            y = table.y[held_out - first:].astype(np.int64)
+            tuned_ok = predictions_from(model, table, held_out - first) == y
+            served_ok = predictions_from(load(served_checkpoint)[0], table, held_out - first) == y
+            return FineTune(checkpoint, first, end, held_out, tuned_ok, served_ok)
 
-        loop = RetrainsOnDrift(2 * start.context.max_window, tune, say=say)
+        loop = RetrainsOnDrift(2 * start.context.max_window, tune, retest, say=say)
         consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"npt-retrain-on-drift-{os.getpid()}",
                              "enable.auto.commit": False, "isolation.level": "read_committed"})
         try:

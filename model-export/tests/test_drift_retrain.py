@@ -8,7 +8,7 @@ import torch
 
 from conftest import rows, tiny
 from npt_export import data as D
-from npt_export.drift import HDDM_A, Retrains, beats, predictions_from, replay_start
+from npt_export.drift import HDDM_A, FineTune, Retrains, RetrainsOnDrift, beats, predictions_from, replay_start
 from npt_export.evidence import drift_retrain
 from npt_export.fixtures import write_drifting_csv
 from npt_export.prequential import evaluate_rows, predictions
@@ -92,7 +92,7 @@ def test_a_drifts_fine_tunes_face_the_test_until_one_serves_then_must_only_do_no
     schedule = Retrains(first=100)
     schedule.on_drift(1000)
     assert not schedule.take(1099) and schedule.take(1100)
-    assert not schedule.serves(*marginal), "but not at 5% over a drift's three tests"
+    assert not schedule.serves(*marginal), "but not at 5% over a drift's six tests"
     assert not schedule.serves(*equal), "a drift's first fine-tune must beat the served model beyond chance"
     assert schedule.take(1200), "a refused fine-tune leaves the drift's later ones due"
     assert not schedule.serves(*equal), "so must the next, while none has served (a gradual drift)"
@@ -103,3 +103,29 @@ def test_a_drifts_fine_tunes_face_the_test_until_one_serves_then_must_only_do_no
     assert not any(schedule.take(end) for end in range(1400, 5000)), "three fine-tunes a drift"
     schedule.on_drift(3000)
     assert not schedule.serves(*equal), "a new drift's fine-tunes face the test again"
+
+
+def test_a_refused_fine_tune_is_tested_once_more_on_twice_its_rows_and_serves_if_it_then_wins():
+    calls = []
+
+    def fine_tune(begin, end):      # as good as the served model on its 20 held-out rows: refused
+        calls.append(("fine-tune", begin, end))
+        return FineTune("tuned", begin, end, end - 20, np.ones(20, bool), np.ones(20, bool))
+
+    def retest(refused, end):       # then right on every row where the served model is right on half
+        calls.append(("again", refused.end, end))
+        rows = end - refused.held_out
+        return FineTune(refused.checkpoint, refused.begin, end, refused.held_out, np.ones(rows, bool),
+                        np.arange(rows) % 2 == 0)
+
+    loop = RetrainsOnDrift(100, fine_tune, retest, say=lambda line: None)
+    served = []
+    for correct in [True] * 500 + [False] * 30 + [True] * 400:
+        loop.observe(correct)
+        if loop.due() and loop.retrain():
+            served.append(loop.seen)
+    drift = loop.schedule.drift
+    assert 500 < drift <= 530
+    assert calls[:2] == [("fine-tune", drift, drift + 100), ("again", drift + 100, drift + 120)], calls
+    assert served[0] == drift + 120, "the second test, on 40 rows, passes"
+    assert ("again", drift + 200, drift + 220) not in calls, "once one has served, no worse is enough: no second tests"

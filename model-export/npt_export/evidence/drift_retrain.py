@@ -60,7 +60,13 @@ def main(argv=None):
             return FineTune(checkpoint, begin, end, held_out, tuned[:end - held_out] == y[held_out:end],
                             pred[held_out:end] == y[held_out:end])
 
-        loop = RetrainsOnDrift(a.rows or 2 * served.cfg.window, tune, seen=start,
+        def retest(refused: FineTune, end: int) -> FineTune:
+            # `tuned` is still the refused fine-tune's: a newer one would have replaced it as the candidate.
+            return FineTune(refused.checkpoint, refused.begin, end, refused.held_out,
+                            tuned[:end - refused.held_out] == y[refused.held_out:end],
+                            pred[refused.held_out:end] == y[refused.held_out:end])
+
+        loop = RetrainsOnDrift(a.rows or 2 * served.cfg.window, tune, retest, seen=start,
                                say=lambda line: print(f"{a.name}: {line}", flush=True))
         # The last row's outcome can change nothing after it.
         for i in range(start, len(rows) - 1):
