@@ -180,7 +180,7 @@ class RetrainsOnDrift:
         else:
             return None
         serves = self.schedule.serves(tune.tuned_ok, tune.served_ok)
-        self.refused = None if serves or self.schedule.adopted else again
+        self.refused = None if self.schedule.adopted else again     # adopted: this one or an earlier one serves
         if serves:
             self.restart()
         self.say(f"{what}, {tune.verdict()}: " + (f"serving from row {tune.end}" if serves else "not served"))

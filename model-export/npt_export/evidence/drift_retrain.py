@@ -57,14 +57,16 @@ def main(argv=None):
             # Its own held-out rows (the end of its rows), where it and the served model are compared.
             held_out = begin + held_out_start(end - begin)
             tuned = predictions_from(load(checkpoint)[0], table, held_out)
-            return FineTune(checkpoint, begin, end, held_out, tuned[:end - held_out] == y[held_out:end],
-                            pred[held_out:end] == y[held_out:end])
+            return tested(checkpoint, begin, held_out, end)
 
         def retest(refused: FineTune, end: int) -> FineTune:
             # `tuned` is still the refused fine-tune's: a newer one would have replaced it as the candidate.
-            return FineTune(refused.checkpoint, refused.begin, end, refused.held_out,
-                            tuned[:end - refused.held_out] == y[refused.held_out:end],
-                            pred[refused.held_out:end] == y[refused.held_out:end])
+            return tested(refused.checkpoint, refused.begin, refused.held_out, end)
+
+        def tested(checkpoint: str, begin: int, held_out: int, end: int) -> FineTune:
+            """The last fine-tune (`tuned`) and the served model on rows held_out:end."""
+            return FineTune(checkpoint, begin, end, held_out, tuned[:end - held_out] == y[held_out:end],
+                            pred[held_out:end] == y[held_out:end])
 
         loop = RetrainsOnDrift(a.rows or 2 * served.cfg.window, tune, retest, seen=start,
                                say=lambda line: print(f"{a.name}: {line}", flush=True))
