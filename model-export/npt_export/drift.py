@@ -5,8 +5,9 @@ live by `npt_export.retrain --on-drift` and replayed by the bench (`npt_export.e
 bench/README.md "Retraining on drift", where it is measured):
 
 - a drift detector (HDDM_A, Frías-Blanco et al. 2015) watches the served model's errors;
-- once N labeled rows have come since a drift, then 2N and 4N, the served model is fine-tuned on
-  every row since the drift, so the new concept is learned from more rows as they come;
+- once N labeled rows have come since a drift, then 2N, 4N, ..., the served model is fine-tuned on
+  every row since the drift, so the new concept is learned from more rows as they come (at most
+  three times until one of the drift's fine-tunes serves, then until the next drift);
 - each fine-tune is tested on its own held-out rows (the last 10%, MIN_HELD_OUT at least) against
   the served model: until one of the drift's fine-tunes has served, it must win beyond chance
   (McNemar's test at 5% over the drift's tests), and one that does not is tested once more when
@@ -70,34 +71,39 @@ def beats(tuned_ok, served_ok, chi2: float = 3.84) -> bool:
 
 class Retrains:
     """When a drift's fine-tunes come and which of them serve. Once N labeled rows have arrived since
-    a drift, then at 2N and 4N, each on every row since the drift. Until one of a drift's fine-tunes
-    serves, each must beat the served model beyond chance (`beats`): a refusal does not end the
-    drift's retrains, because a gradual drift's first rows still mix the old concept in. Once one
-    serves, a later one, on more rows of the same concept, must only do no worse."""
+    a drift, then 2N, 4N, ..., each on every row since the drift. Until one of a drift's fine-tunes
+    serves, each must beat the served model beyond chance (`beats`), and there are at most COUNT: a
+    refusal does not end the drift's retrains, because a gradual drift's first rows still mix the
+    old concept in. Once one serves, the doubling goes on until the next drift, and a later
+    fine-tune, on more rows of the same concept, must only do no worse: the new concept is learned
+    from all its rows as they come, at a fine-tune per doubling."""
 
     COUNT = 3
-    # McNemar's threshold at 5% / (2 COUNT) (Bonferroni): a drift's tests, up to two for each of its
-    # COUNT fine-tunes (RetrainsOnDrift tests a refused one again), together swap in a model no
-    # better than the served one with a chance of 5% at most.
+    # McNemar's threshold at 5% / (2 COUNT) (Bonferroni): a drift's tests before one of its
+    # fine-tunes serves, up to two for each of its first COUNT (RetrainsOnDrift tests a refused one
+    # again), together swap in a model no better than the served one with a chance of 5% at most.
     CHI2 = 6.96
 
     def __init__(self, first: int):
-        self.first, self.drift, self.due, self.adopted = first, None, [], False
+        self.first, self.drift, self.taken, self.adopted = first, None, 0, False
 
     def on_drift(self, row: int):
         """A drift detected before `row`: its fine-tunes replace any left of the one before."""
-        self.drift, self.due, self.adopted = row, [row + self.first * 2 ** j for j in range(self.COUNT)], False
+        self.drift, self.taken, self.adopted = row, 0, False
 
     def is_due(self, end: int) -> bool:
         """Whether a fine-tune on rows drift:end is due now."""
-        return bool(self.due) and self.due[0] <= end
+        if self.drift is None or (self.taken >= self.COUNT and not self.adopted):
+            return False
+        return self.drift + self.first * 2 ** self.taken <= end
 
     def take(self, end: int) -> bool:
         """`is_due`, and then the due points passed (while an earlier fine-tune trained, in a live
         retrainer) are taken as one fine-tune, on all the rows."""
         if not self.is_due(end):
             return False
-        self.due = [d for d in self.due if d > end]
+        while self.is_due(end):
+            self.taken += 1
         return True
 
     def serves(self, tuned_ok, served_ok) -> bool:

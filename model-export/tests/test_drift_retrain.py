@@ -100,7 +100,12 @@ def test_a_drifts_fine_tunes_face_the_test_until_one_serves_then_must_only_do_no
     assert schedule.serves(*better)
     assert not schedule.serves(*slightly_worse)
     assert schedule.serves(*equal), "after one served, no worse is enough"
-    assert not any(schedule.take(end) for end in range(1400, 5000)), "three fine-tunes a drift"
+    assert [end for end in range(1400, 5000) if schedule.take(end)] == [1800, 2600, 4200], \
+        "and the doubling goes on while the concept holds"
+    refusing = Retrains(first=100)
+    refusing.on_drift(1000)
+    assert [end for end in range(1000, 5000) if refusing.take(end)] == [1100, 1200, 1400], \
+        "while none serves, three fine-tunes a drift"
     schedule.on_drift(3000)
     assert not schedule.serves(*equal), "a new drift's fine-tunes face the test again"
 
