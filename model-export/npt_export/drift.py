@@ -7,7 +7,7 @@ bench/README.md "Retraining on drift", where it is measured):
 - a drift detector (HDDM_A, Frías-Blanco et al. 2015) watches the served model's errors;
 - once N labeled rows have come since a drift, then 2N, 4N, ..., the served model is fine-tuned on
   every row since the drift, so the new concept is learned from more rows as they come (at most
-  three times until one of the drift's fine-tunes serves, then until the next drift);
+  three times until one of the drift's fine-tunes serves, then until the next drift or MAX_ROWS);
 - each fine-tune is tested on its own held-out rows (the last 10%, MIN_HELD_OUT at least) against
   the served model: until one of the drift's fine-tunes has served, it must win beyond chance
   (McNemar's test at 5% over the drift's tests), and one that does not is tested once more when
@@ -28,6 +28,9 @@ from npt_export.train import TrainConfig, validation_start
 
 # Fewer held-out rows cannot tell a 20-point gain from chance (51 rows did not, on agrawal-abrupt).
 MIN_HELD_OUT = 100
+# The most rows a fine-tune trains on (`npt_export.retrain`'s too): its steps are as many however many
+# rows it has, and a concept that has held this long needs no more of them.
+MAX_ROWS = 20_000
 
 
 class HDDM_A:
@@ -74,9 +77,9 @@ class Retrains:
     a drift, then 2N, 4N, ..., each on every row since the drift. Until one of a drift's fine-tunes
     serves, each must beat the served model beyond chance (`beats`), and there are at most COUNT: a
     refusal does not end the drift's retrains, because a gradual drift's first rows still mix the
-    old concept in. Once one serves, the doubling goes on until the next drift, and a later
-    fine-tune, on more rows of the same concept, must only do no worse: the new concept is learned
-    from all its rows as they come, at a fine-tune per doubling."""
+    old concept in. Once one serves, the doubling goes on until the next drift or MAX_ROWS, and a
+    later fine-tune, on more rows of the same concept, must only do no worse: the new concept is
+    learned from all its rows as they come, at a fine-tune per doubling."""
 
     COUNT = 3
     # McNemar's threshold at 5% / (2 COUNT) (Bonferroni): a drift's tests before one of its
@@ -93,9 +96,11 @@ class Retrains:
 
     def is_due(self, end: int) -> bool:
         """Whether a fine-tune on rows drift:end is due now."""
-        if self.drift is None or (self.taken >= self.COUNT and not self.adopted):
+        rows = self.first * 2 ** self.taken
+        # Past its first COUNT, a drift's fine-tunes go on only once one has served, up to MAX_ROWS.
+        if self.drift is None or (self.taken >= self.COUNT and (not self.adopted or rows > MAX_ROWS)):
             return False
-        return self.drift + self.first * 2 ** self.taken <= end
+        return self.drift + rows <= end
 
     def take(self, end: int) -> bool:
         """`is_due`, and then the due points passed (while an earlier fine-tune trained, in a live

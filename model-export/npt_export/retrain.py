@@ -25,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 
 from npt_export import data as D
-from npt_export.drift import FineTune, RetrainsOnDrift, held_out_share, held_out_start, predictions_from
+from npt_export.drift import MAX_ROWS, FineTune, RetrainsOnDrift, held_out_share, held_out_start, predictions_from
 from npt_export.export import export, load
 from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, REGRESSION
 from npt_export.store import CONTROL_TOPIC, StoreError, publish, read_manifest, swap, version_dir
@@ -276,7 +276,7 @@ def main(argv=None):
     p.add_argument("--bootstrap", required=True, help="the job's kafka.bootstrap")
     p.add_argument("--topic", default=INPUT_TOPIC, help="the job's kafka.topic.in")
     p.add_argument("--store", required=True, help="the job's model.store (local or file://)")
-    p.add_argument("--last", type=int, help="labeled records to train on, the newest (default 20000)")
+    p.add_argument("--last", type=int, help=f"labeled records to train on, the newest (default {MAX_ROWS})")
     p.add_argument("--since-ms", type=int, help="only records whose Kafka timestamp is at or after this epoch millisecond")
     p.add_argument("--base", help="the version whose layout and architecture the new one keeps (default latest)")
     p.add_argument("--on-drift", action="store_true",
@@ -297,7 +297,7 @@ def main(argv=None):
                                  f"the version serving; drop {' and '.join(chosen)}")
             retrain_on_drift(a.bootstrap, a.topic, a.predictions, a.control, a.store, a.steps or DRIFT_STEPS, a.seed, a.threads)
         else:
-            retrain(a.bootstrap, a.topic, a.store, a.last or 20_000, a.base or "latest", a.steps or TrainConfig.steps,
+            retrain(a.bootstrap, a.topic, a.store, a.last or MAX_ROWS, a.base or "latest", a.steps or TrainConfig.steps,
                     a.seed, a.threads, a.since_ms)
     except (StoreError, D.DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

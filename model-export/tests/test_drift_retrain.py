@@ -102,6 +102,8 @@ def test_a_drifts_fine_tunes_face_the_test_until_one_serves_then_must_only_do_no
     assert schedule.serves(*equal), "after one served, no worse is enough"
     assert [end for end in range(1400, 5000) if schedule.take(end)] == [1800, 2600, 4200], \
         "and the doubling goes on while the concept holds"
+    assert [end for end in range(5000, 10 ** 5, 100) if schedule.take(end)] == [7400, 13800], \
+        "up to fine-tunes on MAX_ROWS"
     refusing = Retrains(first=100)
     refusing.on_drift(1000)
     assert [end for end in range(1000, 5000) if refusing.take(end)] == [1100, 1200, 1400], \
