@@ -156,9 +156,10 @@ public final class Report {
             return;
         }
         md.append("\n## NPT with retrains on drift\n\nA drift detector (HDDM_A) on NPT's errors; after a drift the stream model "
-                + "is fine-tuned on the rows since it, once N, 2N and 4N have come (N twice the window), each fine-tune "
-                + "serving from the next row if it beats the served model on its held-out rows (beyond chance until one of "
-                + "the drift's has served; a refused one is tested again on twice its rows) "
+                + "is fine-tuned on the rows since it, once N, 2N and 4N have come (N twice the window; after one has "
+                + "served, at each doubling on), each fine-tune serving from the next row if it beats the served model on "
+                + "its held-out rows (beyond chance until one of the drift's has served; a refused one is tested again on "
+                + "twice its rows) "
                 + "(`npt_export.evidence.drift_retrain`; the time a fine-tune takes is not replayed).\n\n");
         md.append("| stream | NPT | NPT-retrain | best MOA learner | NPT-retrain - best (points) | NPT-retrain >= best |\n");
         md.append("|---|---:|---:|---|---:|---|\n");
