@@ -179,6 +179,49 @@ def behind(consumer) -> int:
     return lag
 
 
+class TopicFineTunes:
+    """The fine-tunes and second tests of `retrain --on-drift`, on the input topic's newest labeled
+    records (RetrainsOnDrift's `fine_tune` and `retest`): each starts from, and faces, the store's
+    version `base`, and works in `folder`."""
+
+    def __init__(self, bootstrap: str, topic: str, store: str, base: str, folder: str,
+                 steps: int = DRIFT_STEPS, seed: int = TrainConfig.seed, threads: int = TrainConfig.threads):
+        self.bootstrap, self.topic, self.store, self.base, self.folder = bootstrap, topic, store, base, folder
+        self.steps, self.seed, self.threads = steps, seed, threads
+
+    def tune(self, begin: int, end: int) -> FineTune:
+        shutil.rmtree(os.path.join(self.folder, "tune"), ignore_errors=True)    # the last one: published or refused
+        base_dir = version_dir(self.store, self.base)
+        served_checkpoint = checkpoint_of(base_dir)
+        if not served_checkpoint:
+            raise StoreError(f"{self.store}'s {self.base} has no {CHECKPOINT_FILE}, which fine-tunes start from: "
+                             f"publish the model folder that train wrote (it holds one)")
+        records = read_labeled(self.bootstrap, self.topic, end - begin)
+        checkpoint, data = fine_tune(records, base_dir, os.path.join(self.folder, "tune"), self.steps, self.seed,
+                                     self.threads, val_frac=held_out_share(len(records)))
+        return self.tested(checkpoint, served_checkpoint, data, end, end - len(records) + held_out_start(len(records)))
+
+    def retest(self, refused: FineTune, end: int) -> FineTune:
+        base_dir = version_dir(self.store, self.base)
+        data = os.path.join(self.folder, "tune", "retest.csv")
+        write_csv(read_labeled(self.bootstrap, self.topic, end - refused.begin), layout_of(read_manifest(base_dir)), data)
+        return self.tested(refused.checkpoint, checkpoint_of(base_dir), data, end, refused.held_out)
+
+    @staticmethod
+    def tested(checkpoint: str, served_checkpoint: str, data: str, end: int, held_out: int) -> FineTune:
+        """The fine-tune and the served version on the records of `data` (the newest up to row
+        `end`) from row `held_out` on, each key's context as the job had it."""
+        model, schema, _ = load(checkpoint)
+        header, rows = D.read_csv(data)
+        # Keyed as the records are (a second test's may hold keys that the fine-tune's did not).
+        table = D.encode(replace(schema, key=KEY_COLUMN if KEY_COLUMN in header else None), header, rows)
+        first = end - len(rows)
+        y = table.y[held_out - first:].astype(np.int64)
+        tuned_ok = predictions_from(model, table, held_out - first) == y
+        served_ok = predictions_from(load(served_checkpoint)[0], table, held_out - first) == y
+        return FineTune(checkpoint, first, end, held_out, tuned_ok, served_ok)
+
+
 def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control_topic: str, store: str,
                      steps: int = DRIFT_STEPS, seed: int = TrainConfig.seed, threads: int = TrainConfig.threads):
     """Follows the job's predictions from now on, and retrains on drift by itself (`npt_export.drift`):
@@ -194,43 +237,13 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
     if start.target.task != mpb.Target.CLASSIFICATION:
         raise StoreError(f"{store}'s {start.model_version} is a regression model: --on-drift follows a classifier's "
                          f"errors; retrain a regression model by hand (without --on-drift)")
-    # The version serving (as the predictions say), and the one fine-tunes start from and face: the
-    # same, except between a swap's request and the job's next checkpoint.
-    serving = base = start.model_version
+    # The version serving (as the predictions say); the fine-tunes' `base` is the same, except
+    # between a swap's request and the job's next checkpoint.
+    serving = start.model_version
 
     with tempfile.TemporaryDirectory(prefix="npt-retrain-on-drift-") as tmp:
-        def tune(begin: int, end: int) -> FineTune:
-            shutil.rmtree(os.path.join(tmp, "tune"), ignore_errors=True)    # the last one: published or refused
-            base_dir = version_dir(store, base)
-            served_checkpoint = checkpoint_of(base_dir)
-            if not served_checkpoint:
-                raise StoreError(f"{store}'s {base} has no {CHECKPOINT_FILE}, which fine-tunes start from: "
-                                 f"publish the model folder that train wrote (it holds one)")
-            records = read_labeled(bootstrap, topic, end - begin)
-            checkpoint, data = fine_tune(records, base_dir, os.path.join(tmp, "tune"), steps, seed, threads,
-                                         val_frac=held_out_share(len(records)))
-            return tested(checkpoint, served_checkpoint, data, end, end - len(records) + held_out_start(len(records)))
-
-        def retest(refused: FineTune, end: int) -> FineTune:
-            base_dir = version_dir(store, base)
-            data = os.path.join(tmp, "tune", "retest.csv")
-            write_csv(read_labeled(bootstrap, topic, end - refused.begin), layout_of(read_manifest(base_dir)), data)
-            return tested(refused.checkpoint, checkpoint_of(base_dir), data, end, refused.held_out)
-
-        def tested(checkpoint: str, served_checkpoint: str, data: str, end: int, held_out: int) -> FineTune:
-            """The fine-tune and the served version on the records of `data` (the newest up to row
-            `end`) from row `held_out` on, each key's context as the job had it."""
-            model, schema, _ = load(checkpoint)
-            header, rows = D.read_csv(data)
-            # Keyed as the records are (a second test's may hold keys that the fine-tune's did not).
-            table = D.encode(replace(schema, key=KEY_COLUMN if KEY_COLUMN in header else None), header, rows)
-            first = end - len(rows)
-            y = table.y[held_out - first:].astype(np.int64)
-            tuned_ok = predictions_from(model, table, held_out - first) == y
-            served_ok = predictions_from(load(served_checkpoint)[0], table, held_out - first) == y
-            return FineTune(checkpoint, first, end, held_out, tuned_ok, served_ok)
-
-        loop = RetrainsOnDrift(2 * start.context.max_window, tune, retest, say=say)
+        tunes = TopicFineTunes(bootstrap, topic, store, serving, tmp, steps, seed, threads)
+        loop = RetrainsOnDrift(2 * start.context.max_window, tunes.tune, tunes.retest, say=say)
         consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"npt-retrain-on-drift-{os.getpid()}",
                              "enable.auto.commit": False, "isolation.level": "read_committed"})
         try:
@@ -251,7 +264,7 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
                         # Exported beside its checkpoint, which the version then holds: the next fine-tune starts from it.
                         out = os.path.dirname(tune.checkpoint)
                         export(tune.checkpoint, out)
-                        base = version = publish(out, store)
+                        tunes.base = version = publish(out, store)
                         swap(bootstrap, control_topic, version)
                         say(f"published {version} to {store} and asked the job on {control_topic} to serve it")
                 if msg is None or msg.error() is not None:
@@ -263,7 +276,7 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
                 if prediction.WhichOneof("label") != "label_class":
                     continue
                 if prediction.model_version != serving:
-                    serving = base = prediction.model_version
+                    serving = tunes.base = prediction.model_version
                     loop.restart()
                     say(f"{prediction.model_version} serves from row {loop.seen}")
                 loop.observe(prediction.predicted_class == prediction.label_class)
