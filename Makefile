@@ -43,7 +43,8 @@ $(ROOT)/build/models/elec/manifest.pb: | venv proto
 # The prior model (model-export/npt_export/prior.py), pretrained on synthetic drifting streams and
 # shipped in models/prior; this trains it again, deterministic by seed (CPU: about 23 minutes on
 # 2 cores shared with two other jobs). On a GPU: make prior PRIOR_ARGS="--device cuda --steps 20000 --batch 32"; `--init
-# models/prior/checkpoint.pt` pretrains the shipped one further.
+# models/prior/checkpoint.pt` pretrains the shipped one further. On a lent GPU machine, which has no Java or venv for
+# this target: model-export/prior_on_gpu.sh (model-export/README.md).
 prior: | venv proto
 	cd model-export && PYTHONPATH=$(PYPATH) $(PY) -m npt_export.prior --out $(ROOT)/models/prior $(PRIOR_ARGS)
 
