@@ -17,7 +17,13 @@ probe=40
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cd "$(dirname "$0")"
-export PYTHONPATH=.
+# Pure-Python packages that the machine's Python may lack (tqdm), installed here beforehand with
+# `pip install --target build/device-site tqdm` and carried there with the working tree.
+export PYTHONPATH=.:../build/device-site
+if ! missing=$("$python" -c "import numpy, torch, tqdm" 2>&1); then
+    echo "$python cannot pretrain here: ${missing##*$'\n'}; install what is missing into build/device-site (pip install --target) and carry it" >&2
+    exit 1
+fi
 start=$(date +%s)
 if ! "$python" -m npt_export.prior --out "$out/probe" --device "$device" --steps $probe --batch "$batch" \
         --eval-every $probe --no-export > "$out/probe.log" 2>&1; then
