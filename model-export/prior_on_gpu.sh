@@ -24,9 +24,11 @@ if ! missing=$("$python" -c "import numpy, torch, tqdm" 2>&1); then
     echo "$python cannot pretrain here: ${missing##*$'\n'}; install what is missing into build/device-site (pip install --target) and carry it" >&2
     exit 1
 fi
+pretrain() {
+    "$python" -m npt_export.prior --device "$device" --batch "$batch" --no-export "$@"
+}
 start=$(date +%s)
-if ! "$python" -m npt_export.prior --out "$out/probe" --device "$device" --steps $probe --batch "$batch" \
-        --eval-every $probe --no-export > "$out/probe.log" 2>&1; then
+if ! pretrain --out "$out/probe" --steps $probe --eval-every $probe > "$out/probe.log" 2>&1; then
     tail -n 5 "$out/probe.log" >&2
     exit 1
 fi
@@ -41,7 +43,6 @@ if (( steps < probe )); then
     exit 1
 fi
 echo "probe: $probe steps in ${used} s; pretraining $steps steps at batch $batch on $device"
-"$python" -m npt_export.prior --out "$out/prior" --device "$device" --steps "$steps" --batch "$batch" \
-    --no-export 2>&1 | tr '\r' '\n' | grep -v "it/s" > "$out/prior.log"
+pretrain --out "$out/prior" --steps "$steps" 2>&1 | tr '\r' '\n' | grep -v "it/s" > "$out/prior.log"
 tail -n 3 "$out/prior.log"
 echo "pretrained in $(( $(date +%s) - start )) s of a budget of ${budget} s: $out/prior/checkpoint.pt"

@@ -165,8 +165,7 @@ class RetrainsOnDrift:
         self.seen += 1
         if self.detector.drift(not correct):
             self.schedule.on_drift(self.seen)
-            self.detector.reset()
-            self.refused = None
+            self.restart()
             self.say(f"drift detected at row {self.seen - 1}")
 
     def retest_due(self) -> bool:
@@ -198,8 +197,9 @@ class RetrainsOnDrift:
         return tune if serves else None
 
     def restart(self):
-        """Another model serves from now on: the detector starts afresh on its errors, and a refused
-        fine-tune, tested against the model before, is no longer a candidate."""
+        """After a drift, or when another model serves from now on: the detector starts afresh on
+        the errors from here, and a refused fine-tune (of the drift before, or tested against the
+        model before) is no longer a candidate."""
         self.detector.reset()
         self.refused = None
 
