@@ -25,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 
 from npt_export import data as D
-from npt_export.drift import MAX_ROWS, FineTune, RetrainsOnDrift, held_out_share, held_out_start, predictions_from
+from npt_export.drift import FIRST_ROWS, MAX_ROWS, FineTune, RetrainsOnDrift, held_out_share, held_out_start, predictions_from
 from npt_export.export import export, load
 from npt_export.model import BIDIRECTIONAL, CAUSAL, CLASSIFICATION, REGRESSION
 from npt_export.store import CONTROL_TOPIC, StoreError, publish, read_manifest, swap, version_dir
@@ -243,7 +243,7 @@ def retrain_on_drift(bootstrap: str, topic: str, predictions_topic: str, control
 
     with tempfile.TemporaryDirectory(prefix="npt-retrain-on-drift-") as tmp:
         tunes = TopicFineTunes(bootstrap, topic, store, serving, tmp, steps, seed, threads)
-        loop = RetrainsOnDrift(2 * start.context.max_window, tunes.tune, tunes.retest, say=say)
+        loop = RetrainsOnDrift(FIRST_ROWS, tunes.tune, tunes.retest, say=say)
         consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"npt-retrain-on-drift-{os.getpid()}",
                              "enable.auto.commit": False, "isolation.level": "read_committed"})
         try:

@@ -7,7 +7,7 @@ The time a fine-tune takes is not replayed: in a job its swap comes that much la
 
     python -m npt_export.evidence.drift_retrain NAME --csv STREAM.csv --model CHECKPOINT [--key COL] [--steps 200] [--rows N]
 
-N is by default twice the model's window, the fewest that `npt_export.retrain` trains on.
+N is by default `drift.FIRST_ROWS` (512), as `npt_export.retrain --on-drift` has it.
 Prints each drift and retrain, then the accuracy on the last 80% and per 1,000 rows, without and
 with the retrains. Classification only.
 """
@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 
 from npt_export import data as D
-from npt_export.drift import FineTune, RetrainsOnDrift, held_out_share, held_out_start, predictions_from
+from npt_export.drift import FIRST_ROWS, FineTune, RetrainsOnDrift, held_out_share, held_out_start, predictions_from
 from npt_export.evidence.context import BLOCK, TRAIN_SHARE, per_block, stream_parser
 from npt_export.export import load
 from npt_export.prequential import predictions
@@ -38,7 +38,7 @@ def main(argv=None):
     p = stream_parser("drift_retrain", __doc__)
     p.add_argument("--model", required=True, help="the stream model's checkpoint.pt")
     p.add_argument("--steps", type=int, default=200, help="fine-tuning steps a retrain")
-    p.add_argument("--rows", type=int, default=0, help="N: labeled rows after a drift before the first retrain; 0 = twice the window")
+    p.add_argument("--rows", type=int, default=FIRST_ROWS, help="N: labeled rows after a drift before its first fine-tune")
     p.add_argument("--predictions", help="a CSV to write the scored rows' predictions to: row,label,predicted,model")
     a = p.parse_args(argv)
     header, rows = D.read_csv(a.csv)
@@ -68,7 +68,7 @@ def main(argv=None):
             return FineTune(checkpoint, begin, end, held_out, tuned[:end - held_out] == y[held_out:end],
                             pred[held_out:end] == y[held_out:end])
 
-        loop = RetrainsOnDrift(a.rows or 2 * served.cfg.window, tune, retest, seen=start,
+        loop = RetrainsOnDrift(a.rows, tune, retest, seen=start,
                                say=lambda line: print(f"{a.name}: {line}", flush=True))
         # The last row's outcome can change nothing after it.
         for i in range(start, len(rows) - 1):

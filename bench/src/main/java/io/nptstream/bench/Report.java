@@ -156,7 +156,7 @@ public final class Report {
             return;
         }
         md.append("\n## NPT with retrains on drift\n\nA drift detector (HDDM_A) on NPT's errors; after a drift the stream model "
-                + "is fine-tuned on the rows since it, once N, 2N and 4N have come (N twice the window; after one has "
+                + "is fine-tuned on the rows since it, once N, 2N and 4N have come (N = 512 rows; after one has "
                 + "served, at each doubling on), each fine-tune serving from the next row if it beats the served model on "
                 + "its held-out rows (beyond chance until one of the drift's has served; a refused one is tested again on "
                 + "twice its rows) "
