@@ -94,7 +94,8 @@ $(BENCH)/matmul.onnx: bench/matmul_onnx.py | venv
 
 # NPT against MOA's learners on Elec2 and drifting synthetic streams, then NPT's speed figures and
 # the key-count sweep: build/bench/results.md, results.json, accuracy-*.png, keys/ (models cached in
-# build/bench/models; BENCH_ARGS=--no-speed skips the speed sweep, BENCH_KEYS=0 the key sweep).
+# build/bench/models; BENCH_ARGS=--no-speed skips the speed sweep, BENCH_KEYS=0 the key sweep;
+# BENCH_ARGS="--stream 'NAME=MOA_STREAM'" runs the same comparison on a MOA stream of your own alone).
 BENCH_ARGS ?=
 BENCH_KEYS ?= 1
 bench: bench-build bench-classpath $(BENCH)/matmul.onnx

@@ -49,9 +49,12 @@ public final class Bench {
             speed = sweep(fixture, BenchConfig.FIXTURE, c);
         } else if (c.only != null) {
             speed = null;
-            BenchStream s = SyntheticStreams.write(c.out.getParent().resolve("streams"), c.syntheticRows).stream()
-                    .filter(x -> x.name().equals(c.only)).findFirst()
-                    .orElseThrow(() -> new IllegalArgumentException("--only " + c.only + ": no such synthetic stream"));
+            Path dir = c.out.getParent().resolve("streams");
+            BenchStream s = c.otherStream != null
+                    ? SyntheticStreams.write(dir, c.only, c.otherStream, c.syntheticRows, BenchStream.NO_DRIFT)
+                    : SyntheticStreams.write(dir, c.syntheticRows).stream()
+                            .filter(x -> x.name().equals(c.only)).findFirst()
+                            .orElseThrow(() -> new IllegalArgumentException("--only " + c.only + ": no such synthetic stream"));
             compare(s, models.ensure(s, c.out.getParent().resolve("models/" + s.name()), List.of()),
                     models, c, streams, outcomes, probes, null);
         } else {

@@ -22,6 +22,11 @@ public final class BenchConfig {
     public long syntheticRows = 10_000;
     /** Only this synthetic stream (no electricity, no speed sweep), into out/NAME; null = everything. */
     public String only;
+    /**
+     * With {@link #only}: the MOA command line of a stream that is not the bench's (`--stream
+     * NAME=CLI`), written to streams/NAME.csv and compared as the bench's own are; null = one of those.
+     */
+    public String otherStream;
     /** Accuracy only: every stream, no speed sweep (which is the slow part and doesn't depend on training). */
     public boolean noSpeed;
     /** NPT with retrains on drift (learner NPT-retrain; fine-tunes on the CPU, the slowest part of the accuracy figures). */
@@ -63,8 +68,23 @@ public final class BenchConfig {
                     c.only = args[++i];
                     c.out = c.out.resolve(c.only);
                 }
+                case "--stream" -> {
+                    String[] spec = args[++i].split("=", 2);
+                    if (spec.length < 2 || !spec[0].matches("[A-Za-z0-9_-]+") || spec[1].isBlank()) {
+                        throw new IllegalArgumentException("--stream '" + args[i] + "' is not NAME=MOA_STREAM, e.g. "
+                                + "--stream 'led=generators.LEDGeneratorDrift -d 7'");
+                    }
+                    if (SyntheticStreams.names().contains(spec[0])) {
+                        throw new IllegalArgumentException("--stream " + spec[0] + ": the bench has a stream of that name; "
+                                + "name yours otherwise (or use --only " + spec[0] + ")");
+                    }
+                    c.only = spec[0];
+                    c.otherStream = spec[1];
+                    c.out = c.out.resolve(c.only);
+                }
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "'; use --quick, --python PATH, --electricity CSV, --synthetic-rows N, --no-speed, --no-retrain, --only SYNTHETIC_STREAM");
+                        + "'; use --quick, --python PATH, --electricity CSV, --synthetic-rows N, --no-speed, --no-retrain, "
+                        + "--only SYNTHETIC_STREAM, --stream NAME=MOA_STREAM");
             }
         }
         if (!c.quick && c.only == null && c.electricity == null) {

@@ -21,6 +21,7 @@ import moa.streams.InstanceStream;
 public final class SyntheticStreams {
     /** Keys of the multi-key stream: independent hyperplanes, so one global model can't fit them all. */
     static final int KEYS = 4;
+    static final String MULTIKEY = "multikey-hyperplane";
 
     private SyntheticStreams() {}
 
@@ -42,6 +43,13 @@ public final class SyntheticStreams {
         return specs;
     }
 
+    /** The names of the bench's own streams, Elec2's included. */
+    static List<String> names() {
+        List<String> names = new ArrayList<>(List.of("electricity", MULTIKEY));
+        specs(0).forEach(spec -> names.add(spec[0]));
+        return names;
+    }
+
     /** Where each drift is centred: the middle of the stream, inside the scored part. */
     static long driftRow(long rows) {
         return rows / 2;
@@ -56,14 +64,10 @@ public final class SyntheticStreams {
         Files.createDirectories(dir);
         List<BenchStream> streams = new ArrayList<>();
         for (String[] spec : specs(rows)) {
-            Path csv = dir.resolve(spec[0] + ".csv");
-            if (!Files.isRegularFile(csv)) {
-                writeCsv(csv, List.of(stream(spec[1])), rows, new Random(1), false);
-            }
             long abrupt = spec[0].endsWith("-abrupt") ? driftRow(rows) : BenchStream.NO_DRIFT;
-            streams.add(new BenchStream(spec[0], csv, null, rows, spec[1], abrupt));
+            streams.add(write(dir, spec[0], spec[1], rows, abrupt));
         }
-        Path multi = dir.resolve("multikey-hyperplane.csv");
+        Path multi = dir.resolve(MULTIKEY + ".csv");
         List<InstanceStream> perKey = new ArrayList<>();
         for (int k = 0; k < KEYS; k++) {
             perKey.add(stream("generators.HyperplaneGenerator -k 5 -t 0 -n 5 -i " + (10 + k)));
@@ -71,9 +75,29 @@ public final class SyntheticStreams {
         if (!Files.isRegularFile(multi)) {
             writeCsv(multi, perKey, rows, new Random(7), true);
         }
-        streams.add(new BenchStream("multikey-hyperplane", multi, "key", rows,
+        streams.add(new BenchStream(MULTIKEY, multi, "key", rows,
                 KEYS + " hyperplanes with their own weights, interleaved at random, one key each", BenchStream.NO_DRIFT));
         return streams;
+    }
+
+    /**
+     * Writes (if missing) and returns one generator's stream, {@code cli} a MOA stream's command line:
+     * the bench's own and those that `--stream NAME=CLI` names. The command line is kept beside the
+     * CSV (NAME.moa), so that a name reused for another generator stops the bench instead of reusing
+     * the other's rows and trained model.
+     */
+    public static BenchStream write(Path dir, String name, String cli, long rows, long abruptDriftRow) throws IOException {
+        Files.createDirectories(dir);
+        Path csv = dir.resolve(name + ".csv");
+        Path source = dir.resolve(name + ".moa");
+        if (!Files.isRegularFile(csv)) {
+            writeCsv(csv, List.of(stream(cli)), rows, new Random(1), false);
+            Files.writeString(source, cli);
+        } else if (Files.isRegularFile(source) && !Files.readString(source).equals(cli)) {
+            throw new IllegalArgumentException(csv + " was written from '" + Files.readString(source) + "', not '" + cli
+                    + "': name the stream otherwise, or delete it and its model (build/bench/models/" + name + ")");
+        }
+        return new BenchStream(name, csv, null, rows, cli, abruptDriftRow);
     }
 
     static InstanceStream stream(String cli) {
