@@ -58,6 +58,7 @@ class TrainConfig:
     seq_mult: int = 2              # CAUSAL: rows per sequence = seq_mult * window
     queries: int = 32              # BIDIRECTIONAL: queries per set
     query_rows: int = 0            # CAUSAL: the rows of a run that the query stream predicts, drawn at random; 0 = all
+    max_row_dim: int = 0           # a row's width (attributes × embed_dim) that embed_dim narrows to keep within; 0 = none
     arch: str = "auto"             # one of ARCHITECTURES; auto = each of them, keeping the best; custom = the flags
     lr: float = 1e-3
     weight_decay: float = 0.01
@@ -79,11 +80,16 @@ class TrainConfig:
 # The architectures that --arch names, with the shape of their training runs. "deep" is what the
 # dataclasses' defaults give; "long" reads a longer window with one ABD layer, whose context rows then
 # need no attention of their own, so a run's cost is its queries' (query_rows) attention.
+# A step costs about row_dim² per row that goes through an ABD layer's projections and feed-forward,
+# so on a wide stream the embedding narrows to keep row_dim within max_row_dim: the deep
+# architecture's 2 layers take every row of its runs, the long one's a quarter of them (its queries),
+# and the two limits keep that part of their steps' cost alike. At e 16 they narrow nothing up to 15
+# features (deep) and 31 (long); measured in model-export/README.md.
 ARCHITECTURES = {
-    "long": dict(abd_layers=1, aba_layers=1, window=1024, seq_mult=1, query_rows=256),
-    "deep": dict(abd_layers=2, aba_layers=2, window=256, seq_mult=2, query_rows=0),
+    "long": dict(abd_layers=1, aba_layers=1, window=1024, seq_mult=1, query_rows=256, max_row_dim=512),
+    "deep": dict(abd_layers=2, aba_layers=2, window=256, seq_mult=2, query_rows=0, max_row_dim=256),
 }
-RUN_SHAPE = ("seq_mult", "query_rows")     # the TrainConfig fields of an architecture; the rest are NPTConfig's
+RUN_SHAPE = ("seq_mult", "query_rows", "max_row_dim")     # the TrainConfig fields of an architecture; the rest are NPTConfig's
 
 
 def with_architecture(tc: TrainConfig, arch: dict, name: str) -> tuple[TrainConfig, dict]:
@@ -91,6 +97,14 @@ def with_architecture(tc: TrainConfig, arch: dict, name: str) -> tuple[TrainConf
     preset = ARCHITECTURES[name]
     return (replace(tc, arch=name, **{k: preset[k] for k in RUN_SHAPE}),
             {**arch, **{k: v for k, v in preset.items() if k not in RUN_SHAPE}})
+
+
+def narrowed(cfg_arch: dict, attributes: int, max_row_dim: int) -> dict:
+    """cfg_arch with the largest embed_dim, a multiple of heads and at most the one asked for, that
+    keeps attributes × embed_dim within max_row_dim (heads at least)."""
+    heads = cfg_arch.get("heads", NPTConfig.heads)
+    fits = max(heads, max_row_dim // attributes // heads * heads)
+    return {**cfg_arch, "embed_dim": min(cfg_arch.get("embed_dim", NPTConfig.embed_dim), fits)}
 
 
 def run_shape(arch: dict) -> dict:
@@ -419,6 +433,8 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
     if untrained_prior:
         schema = D.unstandardised(schema)
         cfg_arch = {**cfg_arch, "standardise_rows": D.standardising_rows(tc.seq_mult * cfg_arch["window"])}
+    if tc.max_row_dim and not tc.init:
+        cfg_arch = narrowed(cfg_arch, len(schema.features) + 1, tc.max_row_dim)
     cfg = model_config(schema, **cfg_arch)
     device = torch.device(tc.device)
     model = NPT(cfg)
@@ -544,9 +560,9 @@ def parse_args(argv):
     add_field(p, TrainConfig, "init", help="a checkpoint.pt to fine-tune from, whose architecture the model keeps: a "
               "prior model's (npt_export.prior), or a stream model's of the same features and classes; with --steps 0 "
               "the prior model serves the stream as it is")
-    for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries", "query_rows", "lr",
-              "weight_decay", "flat_frac", "p_feature", "p_target", "p_relabel", "p_drift", "lam_floor",
-              "lam_anneal_frac", "val_frac"):
+    for f in ("steps", "batch", "seed", "eval_every", "patience", "threads", "seq_mult", "queries", "query_rows",
+              "max_row_dim", "lr", "weight_decay", "flat_frac", "p_feature", "p_target", "p_relabel", "p_drift",
+              "lam_floor", "lam_anneal_frac", "val_frac"):
         add_field(p, TrainConfig, f)
     p.add_argument("--no-export", dest="export", action="store_false")   # TrainConfig.export is True
     a = p.parse_args(argv)

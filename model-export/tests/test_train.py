@@ -6,14 +6,15 @@ import pytest
 import torch
 
 from npt_export.export import training_command
-from npt_export.train import ARCHITECTURES, CHECKPOINT_FILE, fit_architecture, parse_args, run_shape
+from npt_export.train import ARCHITECTURES, CHECKPOINT_FILE, fit_architecture, narrowed, parse_args, run_shape
 
 
-def write_stream(tmp_path):
+def write_stream(tmp_path, features=2):
     data = tmp_path / "s.csv"
     rnd = random.Random(0)
-    rows = [(rnd.gauss(0, 1), rnd.gauss(0, 1)) for _ in range(400)]
-    data.write_text("a,b,target\n" + "".join(f"{a},{b},{int(a + b > 0)}\n" for a, b in rows))
+    rows = [[rnd.gauss(0, 1) for _ in range(features)] for _ in range(400)]
+    header = ",".join(f"f{j}" for j in range(features))
+    data.write_text(header + ",target\n" + "".join(",".join(map(str, r)) + f",{int(r[0] + r[1] > 0)}\n" for r in rows))
     return str(data)
 
 
@@ -45,8 +46,8 @@ def test_an_architecture_flag_needs_arch_custom(capsys):
 
 
 def test_retraining_keeps_an_architectures_run_shape():
-    long = {k: v for k, v in ARCHITECTURES["long"].items() if k not in ("seq_mult", "query_rows")}
-    assert run_shape({**long, "heads": 4}) == {"seq_mult": 1, "query_rows": 256}
+    long = {k: v for k, v in ARCHITECTURES["long"].items() if k not in ("seq_mult", "query_rows", "max_row_dim")}
+    assert run_shape({**long, "heads": 4}) == {"seq_mult": 1, "query_rows": 256, "max_row_dim": 512}
     assert run_shape({**long, "window": 512}) == {}
 
 
@@ -55,5 +56,14 @@ def test_a_fine_tune_trains_on_its_starting_models_run_shape(tmp_path):
     start = fit_architecture(*quick(data, tmp_path / "long", "--arch", "long"), quiet=True)
     ck = torch.load(fit_architecture(*quick(data, tmp_path / "tuned", "--init", start), quiet=True), weights_only=False)
     assert ck["config"]["abd_layers"] == 1 and ck["config"]["window"] == ARCHITECTURES["long"]["window"]
-    trained = {k: ck["train"][k] for k in ("seq_mult", "query_rows")}
-    assert run_shape(ck["config"]) == trained == {"seq_mult": 1, "query_rows": 256}
+    trained = {k: ck["train"][k] for k in ("seq_mult", "query_rows", "max_row_dim")}
+    assert run_shape(ck["config"]) == trained == {"seq_mult": 1, "query_rows": 256, "max_row_dim": 512}
+
+
+def test_a_wide_stream_narrows_the_embedding(tmp_path):
+    assert [narrowed({"embed_dim": 16, "heads": 4}, a, 256)["embed_dim"] for a in (9, 16, 17, 22, 55, 300)] == [16, 16, 12, 8, 4, 4]
+    assert narrowed({"embed_dim": 8, "heads": 4}, 9, 256)["embed_dim"] == 8          # never wider than asked
+    data = write_stream(tmp_path, features=20)                                        # 21 attributes
+    for arch, embed_dim in (("deep", 12), ("long", 16), ("custom", 16)):
+        ck = torch.load(fit_architecture(*quick(data, tmp_path / arch, "--arch", arch), quiet=True), weights_only=False)
+        assert ck["config"]["embed_dim"] == embed_dim
