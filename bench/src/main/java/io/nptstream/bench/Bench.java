@@ -1,5 +1,7 @@
 package io.nptstream.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.nptstream.flink.config.NptOperatorConfig;
 import io.nptstream.flink.model.ModelBundle;
 import java.io.IOException;
@@ -77,7 +79,7 @@ public final class Bench {
     }
 
     /**
-     * NPT, its context probe, the prior model zero-shot (when there is one), NPT with retrains on
+     * NPT, its context probe, the prior model zero-shot (when there is one with slots for the stream), NPT with retrains on
      * drift, then every MOA learner, on {@code s}; the report so far is rewritten after each stream.
      */
     private static void compare(BenchStream s, Path model, NptModels models, BenchConfig c, List<BenchStream> streams, List<Outcome> outcomes,
@@ -90,21 +92,43 @@ public final class Bench {
         double follows = npt.follows();
         System.out.printf(Locale.ROOT, "  NPT follows shifted context labels on %.2f%% of scored rows%n", 100 * follows);
         probes.put(s.name(), follows);
+        CsvInstances data = CsvInstances.read(s);
         if (!c.quick && Files.isRegularFile(c.prior)) {
-            NptRunner.Result prior = NptRunner.run(s, priorModel(s, models, c), Outcome.NPT_PRIOR, new NptOperatorConfig(),
-                    c.out.resolve("predictions/" + s.name() + "-prior.csv"), c.out.resolve("probe-prior"));
-            outcomes.add(print(prior.outcome()));
-            probes.put(s.name() + Report.PRIOR_PROBE, prior.follows());
+            String unserved = priorCannotServe(c.prior, data);
+            if (unserved != null) {
+                System.out.printf(Locale.ROOT, "  %s not run: %s has %s%n", Outcome.NPT_PRIOR, s.name(), unserved);
+            } else {
+                NptRunner.Result prior = NptRunner.run(s, priorModel(s, models, c), Outcome.NPT_PRIOR, new NptOperatorConfig(),
+                        c.out.resolve("predictions/" + s.name() + "-prior.csv"), c.out.resolve("probe-prior"));
+                outcomes.add(print(prior.outcome()));
+                probes.put(s.name() + Report.PRIOR_PROBE, prior.follows());
+            }
         }
         if (!c.quick && c.retrain && Files.isRegularFile(model.resolve(NptModels.CHECKPOINT_FILE))) {
             boolean[] correct = models.retrainedOnDrift(s, model, c.out.resolve("predictions/" + s.name() + "-retrain.csv"));
             outcomes.add(print(new Outcome(s.name(), Outcome.NPT_RETRAIN, Double.NaN, Double.NaN, Double.NaN, correct)));
         }
-        CsvInstances data = CsvInstances.read(s);
         for (String learner : MoaRunner.LEARNERS.keySet()) {
             outcomes.add(print(MoaRunner.run(s, data, learner)));
         }
         Report.write(streams, outcomes, probes, speed, c.out);
+    }
+
+    /**
+     * Why the prior model cannot serve {@code data}'s stream: more features or classes than its
+     * slots (its manifest.json, beside the checkpoint); null when it can.
+     */
+    static String priorCannotServe(Path prior, CsvInstances data) throws IOException {
+        JsonNode slots = new ObjectMapper().readTree(prior.resolveSibling("manifest.json").toFile()).path("architecture");
+        int features = data.header().numAttributes() - 1;
+        int classes = data.header().numClasses();
+        if (features > slots.path("feature_slots").asInt()) {
+            return features + " features, more than the prior model's " + slots.path("feature_slots").asInt() + " feature slots";
+        }
+        if (classes > slots.path("class_slots").asInt()) {
+            return classes + " classes, more than the prior model's " + slots.path("class_slots").asInt() + " class slots";
+        }
+        return null;
     }
 
     /** The prior model bound to {@code s}'s schema, untrained on it (zero-shot): each key standardised by its own first rows. */
