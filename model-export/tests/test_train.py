@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from npt_export.export import training_command
-from npt_export.train import ARCHITECTURES, CHECKPOINT_FILE, fit_architecture, narrowed, parse_args, run_shape
+from npt_export.train import ARCHITECTURES, CHECKPOINT_FILE, RUN_SHAPE, fit_architecture, narrowed, parse_args, run_shape
 
 
 def write_stream(tmp_path, features=2):
@@ -46,7 +46,7 @@ def test_an_architecture_flag_needs_arch_custom(capsys):
 
 
 def test_retraining_keeps_an_architectures_run_shape():
-    long = {k: v for k, v in ARCHITECTURES["long"].items() if k not in ("seq_mult", "query_rows", "max_row_dim")}
+    long = {k: v for k, v in ARCHITECTURES["long"].items() if k not in RUN_SHAPE}
     assert run_shape({**long, "heads": 4}) == {"seq_mult": 1, "query_rows": 256, "max_row_dim": 512}
     assert run_shape({**long, "window": 512}) == {}
 
@@ -56,7 +56,7 @@ def test_a_fine_tune_trains_on_its_starting_models_run_shape(tmp_path):
     start = fit_architecture(*quick(data, tmp_path / "long", "--arch", "long"), quiet=True)
     ck = torch.load(fit_architecture(*quick(data, tmp_path / "tuned", "--init", start), quiet=True), weights_only=False)
     assert ck["config"]["abd_layers"] == 1 and ck["config"]["window"] == ARCHITECTURES["long"]["window"]
-    trained = {k: ck["train"][k] for k in ("seq_mult", "query_rows", "max_row_dim")}
+    trained = {k: ck["train"][k] for k in RUN_SHAPE}
     assert run_shape(ck["config"]) == trained == {"seq_mult": 1, "query_rows": 256, "max_row_dim": 512}
 
 

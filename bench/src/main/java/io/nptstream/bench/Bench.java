@@ -121,12 +121,14 @@ public final class Bench {
     static String priorCannotServe(Path prior, CsvInstances data) throws IOException {
         JsonNode slots = new ObjectMapper().readTree(prior.resolveSibling("manifest.json").toFile()).path("architecture");
         int features = data.header().numAttributes() - 1;
+        int featureSlots = slots.path("feature_slots").asInt();
         int classes = data.header().numClasses();
-        if (features > slots.path("feature_slots").asInt()) {
-            return features + " features, more than the prior model's " + slots.path("feature_slots").asInt() + " feature slots";
+        int classSlots = slots.path("class_slots").asInt();
+        if (features > featureSlots) {
+            return features + " features, more than the prior model's " + featureSlots + " feature slots";
         }
-        if (classes > slots.path("class_slots").asInt()) {
-            return classes + " classes, more than the prior model's " + slots.path("class_slots").asInt() + " class slots";
+        if (classes > classSlots) {
+            return classes + " classes, more than the prior model's " + classSlots + " class slots";
         }
         return null;
     }
