@@ -99,12 +99,11 @@ def with_architecture(tc: TrainConfig, arch: dict, name: str) -> tuple[TrainConf
             {**arch, **{k: v for k, v in preset.items() if k not in RUN_SHAPE}})
 
 
-def narrowed(cfg_arch: dict, attributes: int, max_row_dim: int) -> dict:
-    """cfg_arch with the largest embed_dim, a multiple of heads and at most the one asked for, that
-    keeps attributes × embed_dim within max_row_dim (heads at least)."""
-    heads = cfg_arch.get("heads", NPTConfig.heads)
-    fits = max(heads, max_row_dim // attributes // heads * heads)
-    return {**cfg_arch, "embed_dim": min(cfg_arch.get("embed_dim", NPTConfig.embed_dim), fits)}
+def narrowed(cfg: NPTConfig, max_row_dim: int) -> NPTConfig:
+    """cfg with the largest embed_dim, a multiple of heads and at most cfg's, that keeps row_dim
+    (attributes × embed_dim) within max_row_dim (heads at least)."""
+    fits = max(cfg.heads, max_row_dim // cfg.attributes // cfg.heads * cfg.heads)
+    return replace(cfg, embed_dim=min(cfg.embed_dim, fits))
 
 
 def run_shape(arch: dict) -> dict:
@@ -433,9 +432,9 @@ def train(tc: TrainConfig, cfg_arch: dict, quiet: bool = False, layout: D.Schema
     if untrained_prior:
         schema = D.unstandardised(schema)
         cfg_arch = {**cfg_arch, "standardise_rows": D.standardising_rows(tc.seq_mult * cfg_arch["window"])}
-    if tc.max_row_dim and not tc.init:
-        cfg_arch = narrowed(cfg_arch, len(schema.features) + 1, tc.max_row_dim)
     cfg = model_config(schema, **cfg_arch)
+    if tc.max_row_dim and not tc.init:
+        cfg = narrowed(cfg, tc.max_row_dim)
     device = torch.device(tc.device)
     model = NPT(cfg)
     if tc.init:

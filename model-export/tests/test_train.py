@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from npt_export.export import training_command
+from npt_export.model import NPTConfig
 from npt_export.train import ARCHITECTURES, CHECKPOINT_FILE, RUN_SHAPE, fit_architecture, narrowed, parse_args, run_shape
 
 
@@ -61,8 +62,10 @@ def test_a_fine_tune_trains_on_its_starting_models_run_shape(tmp_path):
 
 
 def test_a_wide_stream_narrows_the_embedding(tmp_path):
-    assert [narrowed({"embed_dim": 16, "heads": 4}, a, 256)["embed_dim"] for a in (9, 16, 17, 22, 55, 300)] == [16, 16, 12, 8, 4, 4]
-    assert narrowed({"embed_dim": 8, "heads": 4}, 9, 256)["embed_dim"] == 8          # never wider than asked
+    def config(attributes, embed_dim):
+        return NPTConfig(num_means=[0.0] * (attributes - 1), num_stds=[1.0] * (attributes - 1), embed_dim=embed_dim, heads=4)
+    assert [narrowed(config(a, 16), 256).embed_dim for a in (9, 16, 17, 22, 55, 300)] == [16, 16, 12, 8, 4, 4]
+    assert narrowed(config(9, 8), 256).embed_dim == 8          # never wider than asked
     data = write_stream(tmp_path, features=20)                                        # 21 attributes
     for arch, embed_dim in (("deep", 12), ("long", 16), ("custom", 16)):
         ck = torch.load(fit_architecture(*quick(data, tmp_path / arch, "--arch", arch), quiet=True), weights_only=False)
